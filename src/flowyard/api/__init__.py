@@ -1,0 +1,1 @@
+"""Flowyard api layer."""

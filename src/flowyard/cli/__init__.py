@@ -1,0 +1,1 @@
+"""Flowyard cli layer."""

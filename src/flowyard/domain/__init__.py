@@ -1,0 +1,1 @@
+"""Flowyard domain layer."""

@@ -1,0 +1,1 @@
+"""Flowyard services layer."""

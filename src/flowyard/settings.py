@@ -1,0 +1,64 @@
+"""Flowyard's settings: one typed object, built once at start and passed down.
+
+Every field can be set by an environment variable with the prefix
+``FLOWYARD_`` (``FLOWYARD_PORT=9000``) or by a command-line option, which
+wins. Nothing reads the environment at import time: :func:`load_settings`
+does, when a command starts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORT = 8080
+DEFAULT_HOST = "127.0.0.1"
+# Requests whose apim-timestamp is further than this from the server clock are refused.
+DEFAULT_SIGNATURE_MAX_SKEW_SECONDS = 300
+# Lifetime of an access token from the token service (EnOS default: 2 h).
+DEFAULT_TOKEN_TTL_SECONDS = 7200
+
+
+def default_data_dir() -> Path:
+    """``$FLOWYARD_HOME`` if set, else ``~/.flowyard``."""
+    home = os.environ.get("FLOWYARD_HOME")
+    return Path(home).expanduser() if home else Path.home() / ".flowyard"
+
+
+class Settings(BaseSettings):
+    """Everything a Flowyard process can be told."""
+
+    model_config = SettingsConfigDict(env_prefix="FLOWYARD_", extra="ignore", frozen=True)
+
+    host: str = DEFAULT_HOST
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    auth: bool = True
+    signature_max_skew_seconds: int = Field(default=DEFAULT_SIGNATURE_MAX_SKEW_SECONDS, gt=0)
+    token_ttl_seconds: int = Field(default=DEFAULT_TOKEN_TTL_SECONDS, gt=0)
+    # IANA zone used to render EnOS time strings and compute business dates;
+    # None means the machine's local zone.
+    timezone: str | None = None
+    log_level: str = "info"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL; the embedded default is a SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'flowyard.db'}"
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.data_dir / "credentials.json"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from the environment, then apply non-None ``overrides``."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**given)

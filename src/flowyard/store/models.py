@@ -1,0 +1,246 @@
+"""The relational schema: one SQLAlchemy table class per stored concept.
+
+Only ``flowyard.store`` imports this module. Times are stored as aware UTC
+datetimes (see :class:`UTCDateTime`); JSON documents that the API treats as
+opaque text (parameters, run modes) are stored as text.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite has no time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; Flowyard stores aware UTC datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(128), unique=True)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Application(Base):
+    """A service account: the accessKey/secretKey pair of EnOS application registration."""
+
+    __tablename__ = "applications"
+    access_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The secret must be readable: both signature schemes are keyed hashes over it.
+    secret_key: Mapped[str] = mapped_column(String(128))
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AccessToken(Base):
+    __tablename__ = "access_tokens"
+    token: Mapped[str] = mapped_column(String(128), primary_key=True)
+    access_key: Mapped[str] = mapped_column(
+        ForeignKey("applications.access_key", ondelete="CASCADE"), index=True
+    )
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class UsedNonce(Base):
+    """Values that may be used once (token-request encryptions, request signatures).
+
+    The primary key makes "seen before" an atomic insert; rows past
+    ``expires_at`` can be purged because a stale timestamp is refused anyway.
+    """
+
+    __tablename__ = "used_nonces"
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Counter(Base):
+    """Named id allocators (flows, tasks), shared by every server on one database."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Directory(Base):
+    __tablename__ = "directories"
+    __table_args__ = (UniqueConstraint("org_id", "parent_id", "name"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    # NULL only for an organisation's root "Workflow" directory.
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("directories.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Flow(Base):
+    __tablename__ = "flows"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    dir_id: Mapped[str] = mapped_column(ForeignKey("directories.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    desc: Mapped[str] = mapped_column(Text, default="")
+    type: Mapped[int] = mapped_column(Integer)
+    cycle: Mapped[str] = mapped_column(String(4))
+    cron: Mapped[str] = mapped_column(String(255))
+    parameters: Mapped[str] = mapped_column(Text, default="[]")
+    alert_mode: Mapped[int] = mapped_column(Integer, default=0)
+    alert_to: Mapped[str] = mapped_column(Text, default="")
+    app_id: Mapped[str] = mapped_column(String(255), default="")
+    submitter: Mapped[str] = mapped_column(String(255), default="")
+    owners: Mapped[str] = mapped_column(Text, default="")
+    visitors: Mapped[str] = mapped_column(Text, default="")
+    sync_type: Mapped[int] = mapped_column(Integer, default=1)
+    start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    active: Mapped[int] = mapped_column(Integer, default=0)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    entry: Mapped[int] = mapped_column(Integer, default=1)
+    queue: Mapped[str] = mapped_column(String(255), default="")
+    creator: Mapped[str] = mapped_column(String(128), default="")
+    update_user: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("flow_id", "name"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(32))
+    cmd: Mapped[str] = mapped_column(Text, default="")
+    resource: Mapped[str] = mapped_column(String(255), default="default")
+    sync_type: Mapped[int] = mapped_column(Integer, default=1)
+    submitter: Mapped[str] = mapped_column(String(255), default="")
+    file_package: Mapped[str] = mapped_column(Text, default="")
+    cron: Mapped[str] = mapped_column(String(255), default="")
+    priority_level: Mapped[int] = mapped_column(Integer, default=0)
+    timeout: Mapped[int] = mapped_column(Integer, default=0)
+    retry_limit: Mapped[int] = mapped_column(Integer, default=0)
+    retry_interval: Mapped[int] = mapped_column(Integer, default=0)
+    success_code: Mapped[str] = mapped_column(String(255), default="0")
+    wait_code: Mapped[str] = mapped_column(String(255), default="")
+    as_link: Mapped[bool] = mapped_column(Boolean, default=False)
+    run_mode: Mapped[str] = mapped_column(Text)
+    x: Mapped[float] = mapped_column(Float, default=0.0)
+    y: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class TaskRelation(Base):
+    """An edge between two tasks of the same flow."""
+
+    __tablename__ = "task_relations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    source_task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    target_task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    rerun: Mapped[bool] = mapped_column(Boolean, default=True)
+    cycle_gap: Mapped[str] = mapped_column(String(16), default="")
+
+
+class FlowLink(Base):
+    """A premise: this flow depends on another flow (``upstream_task_id`` NULL) or on a task of it.
+
+    ``node_flow_id`` is the reference node's id in the graph (``f_<id>``): the
+    upstream flow's id for a flow premise, a number drawn from the flow id
+    counter for a task premise (EnOS's "virtual flow"). RESTRICT on the
+    upstream keys makes the database itself refuse deleting a flow or task
+    that another flow relies on.
+    """
+
+    __tablename__ = "flow_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    link_key: Mapped[str] = mapped_column(String(64))
+    node_flow_id: Mapped[int] = mapped_column(BigInteger)
+    upstream_flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="RESTRICT"), index=True)
+    upstream_task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    x: Mapped[float] = mapped_column(Float, default=0.0)
+    y: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class LinkRelation(Base):
+    """An edge from a premise (flow link) to a task of this flow."""
+
+    __tablename__ = "link_relations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    link_row_id: Mapped[int] = mapped_column(ForeignKey("flow_links.id", ondelete="CASCADE"))
+    target_task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    rerun: Mapped[bool] = mapped_column(Boolean, default=False)
+    cycle_gap: Mapped[str] = mapped_column(String(16), default="")
+
+
+Index("ix_flows_org_updated", Flow.org_id, Flow.updated_at)
