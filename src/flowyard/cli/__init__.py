@@ -1,1 +1,29 @@
-"""Flowyard cli layer."""
+"""The ``flowyard`` command line: a thin click layer over the services and the client."""
+
+from __future__ import annotations
+
+import click
+
+from flowyard import __version__
+from flowyard.cli.admin import admin_group
+from flowyard.cli.cron import cron_group
+from flowyard.cli.dirs import dirs_group
+from flowyard.cli.flows import flows_group
+from flowyard.cli.server import server_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="flowyard")
+def cli() -> None:
+    """Flowyard: batch workflows behind the EnOS Batch Processing API."""
+
+
+cli.add_command(server_command)
+cli.add_command(admin_group, "admin")
+cli.add_command(flows_group, "flows")
+cli.add_command(dirs_group, "dirs")
+cli.add_command(cron_group, "cron")
+
+
+def main() -> None:
+    cli()

@@ -34,7 +34,7 @@ from flowyard.domain.identity import (
     validate_name,
     validate_username,
 )
-from flowyard.errors import InvalidParameterError, InvalidUserError
+from flowyard.errors import InternalError, InvalidParameterError, InvalidUserError
 from flowyard.settings import Settings
 from flowyard.store import identity as store
 from flowyard.store.db import transaction
@@ -82,7 +82,9 @@ class Credentials:
             raise InvalidParameterError(f"Cannot read credentials file {path}: {exc}") from exc
         keys = ("url", "orgId", "userId", "username", "accessKey", "secretKey")
         if not isinstance(document, dict) or not all(isinstance(document.get(key), str) for key in keys):
-            raise InvalidParameterError(f"Credentials file {path} must hold the string keys {', '.join(keys)}")
+            raise InvalidParameterError(
+                f"Credentials file {path} must hold the string keys {', '.join(keys)}"
+            )
         return cls(*(document[key] for key in keys))
 
 
@@ -102,7 +104,8 @@ def _write_private_file(path: Path, content: str) -> Path:
     through a file or symlink planted at the temporary name.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # A random suffix, not the pid: in a container every server may be pid 1.
+    temporary = path.with_name(f".{path.name}.{os.urandom(8).hex()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.fchmod(fd, 0o600)  # in case the umask removed the owner's own bits
@@ -272,7 +275,7 @@ class IdentityService:
             candidate = generate(self._rng)
             if not taken(candidate):
                 return candidate
-        raise InvalidParameterError("Could not allocate a unique id; try again")
+        raise InternalError("Could not allocate a unique id; try again")
 
     def _create_org(self, session: Session, name: str, now: datetime) -> Organization:
         org_id = self._unused_id(new_org_id, lambda candidate: store.org_exists(session, candidate))
@@ -291,6 +294,8 @@ class IdentityService:
         access_key = self._unused_id(
             new_access_key, lambda candidate: store.get_app(session, candidate) is not None
         )
-        app = Application(access_key=access_key, secret_key=new_secret_key(self._rng), org_id=org_id, name=name)
+        app = Application(
+            access_key=access_key, secret_key=new_secret_key(self._rng), org_id=org_id, name=name
+        )
         store.insert_app(session, app, now)
         return app

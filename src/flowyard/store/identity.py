@@ -145,7 +145,9 @@ def list_users(session: Session, org_id: str | None = None) -> list[User]:
         )
     rows = list(session.scalars(query))
     org_ids = _org_ids_of(session, [row.id for row in rows])
-    return [User(id=row.id, username=row.username, locked=row.locked, org_ids=org_ids[row.id]) for row in rows]
+    return [
+        User(id=row.id, username=row.username, locked=row.locked, org_ids=org_ids[row.id]) for row in rows
+    ]
 
 
 def add_membership(session: Session, user_id: str, org_id: str) -> bool:

@@ -1,0 +1,104 @@
+"""The ASGI application factory.
+
+``create_app`` opens the database, applies migrations, bootstraps the first
+organisation on an empty database (writing ``credentials.json``) and wires
+services to routes. It does this synchronously, so a caller (the server, a
+test) can read the credentials as soon as it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from flowyard.api import directories, flows
+from flowyard.api.context import ApiContext
+from flowyard.api.dispatch import Dispatcher
+from flowyard.api.envelope import failure, version_of
+from flowyard.api.openapi import openapi_document
+from flowyard.api.timefmt import resolve_zone
+from flowyard.api.tokens import token_routes
+from flowyard.clock import Clock, SystemClock
+from flowyard.errors import InternalError, InvalidParameterError
+from flowyard.services.auth import AuthService
+from flowyard.services.directories import DirectoryService
+from flowyard.services.flows import FlowService
+from flowyard.services.identity import IdentityService
+from flowyard.settings import Settings
+from flowyard.store.db import make_engine, make_session_factory
+from flowyard.store.migrate import upgrade
+
+OPERATIONS = flows.OPERATIONS + directories.OPERATIONS
+PREFIXES = ("/dataflow-batch-service/v2.0", "/batch-processing-service/v2.1")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    version = version_of(request.url.path)
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 404:
+            return failure(version, InvalidParameterError(f"Invalid parameter: no API at {request.url.path}"), 404)
+        if exc.status_code == 405:
+            return failure(
+                version, InvalidParameterError(f"Invalid parameter: method {request.method} not allowed"), 405
+            )
+        return failure(version, InvalidParameterError(str(exc.detail)), exc.status_code)
+    return failure(version, InternalError(), 500)
+
+
+def _lifespan(engine: Engine) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    return lifespan
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+    clock = clock or SystemClock()
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    sessions = make_session_factory(engine)
+    identity = IdentityService(sessions)
+    credentials = identity.bootstrap(settings, clock.now())
+    auth = AuthService(sessions, settings)
+    ctx = ApiContext(
+        settings=settings,
+        clock=clock,
+        zone=resolve_zone(settings.timezone),
+        identity=identity,
+        auth=auth,
+        flows=FlowService(sessions),
+        directories=DirectoryService(sessions),
+    )
+    dispatcher = Dispatcher(ctx, OPERATIONS)
+    document = openapi_document(OPERATIONS)
+
+    async def openapi(_: Request) -> Response:
+        return JSONResponse(document)
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    routes = [
+        *token_routes(auth, clock),
+        *(Route(prefix + "/{resource}", dispatcher.endpoint, methods=["GET", "POST"]) for prefix in PREFIXES),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: _http_error, Exception: _http_error},
+        lifespan=_lifespan(engine),
+    )
+    app.state.ctx = ctx
+    app.state.credentials = credentials
+    app.state.engine = engine
+    return app

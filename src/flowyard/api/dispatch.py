@@ -1,0 +1,102 @@
+"""EnOS ``action`` dispatch: one endpoint per (version, resource), the operation chosen by ``action``.
+
+Order of checks for every call: read the body (size-limited), authenticate
+the signature over the raw query and body, find the operation, check the
+acting user against the organisation, parse, run the handler in a worker
+thread. Every outcome, including a crash, is an EnOS envelope.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qsl
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from flowyard.api.auth import authenticate
+from flowyard.api.context import ApiContext, Call, Operation
+from flowyard.api.envelope import failure, success, version_of
+from flowyard.api.wire import Reader, parse_json_body
+from flowyard.domain.identity import AppPrincipal
+from flowyard.domain.permissions import Caller
+from flowyard.errors import FlowyardError, InternalError, InvalidParameterError, NoPrivilegeError
+
+log = logging.getLogger("flowyard.api")
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+class Dispatcher:
+    def __init__(self, ctx: ApiContext, operations: tuple[Operation, ...]) -> None:
+        self.ctx = ctx
+        self.table = {(op.resource, op.method, op.action): op for op in operations}
+        self.resources = {op.resource for op in operations}
+
+    async def endpoint(self, request: Request) -> Response:
+        version = version_of(request.url.path)
+        try:
+            return success(version, await self._handle(request, version))
+        except FlowyardError as error:
+            return failure(version, error, 413 if "size limit" in error.message else None)
+        except Exception:
+            log.exception("internal error on %s %s", request.method, request.url.path)
+            return failure(version, InternalError())
+
+    async def _handle(self, request: Request, version: str) -> object:
+        body = await self._read_body(request)
+        principal = None
+        if self.ctx.settings.auth:
+            principal = await authenticate(request, body, self.ctx.auth, self.ctx.clock)
+        op = self._operation(request, version)
+        query = dict(parse_qsl(request.scope.get("query_string", b"").decode("utf-8", "replace"), True))
+        reader = Reader(parse_json_body(body) if request.method == "POST" else {}, "")
+        now = self.ctx.clock.now()
+        caller = None
+        if op.needs_user:
+            caller = await run_in_threadpool(self._caller, query, principal)
+        call = Call(ctx=self.ctx, version=version, query=query, body=reader, caller_or_none=caller, now=now)
+        return await run_in_threadpool(op.handler, call)
+
+    async def _read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise InvalidParameterError("Request size limit exceeded")
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise InvalidParameterError("Request size limit exceeded")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _operation(self, request: Request, version: str) -> Operation:
+        resource = request.path_params["resource"]
+        action = request.query_params.get("action", "")
+        if resource not in self.resources:
+            raise InvalidParameterError(f"Invalid parameter: unknown resource '{resource}'")
+        if not action:
+            raise InvalidParameterError("Invalid parameter: action is missing")
+        op = self.table.get((resource, request.method, action))
+        if op is None:
+            other = "GET" if request.method == "POST" else "POST"
+            if (resource, other, action) in self.table:
+                raise InvalidParameterError(f"Invalid parameter: action '{action}' on {resource} needs {other}")
+            raise InvalidParameterError(f"Invalid parameter: unknown action '{action}' on {resource}")
+        if version not in op.versions:
+            raise InvalidParameterError(f"Invalid parameter: action '{action}' is not available in {version}")
+        return op
+
+    def _caller(self, query: dict[str, str], principal: AppPrincipal | None) -> Caller:
+        user_id = query.get("userId", "")
+        org_id = query.get("orgId", "")
+        if not user_id:
+            raise InvalidParameterError("Invalid parameter: userId is required")
+        if not org_id:
+            raise InvalidParameterError("Invalid parameter: orgId is required")
+        user = self.ctx.identity.check_user_in_org(user_id, org_id)
+        if principal is not None and principal.org_id != org_id:
+            raise NoPrivilegeError(f"User has no privilege. This application is not registered in {org_id}.")
+        return Caller(user_id=user.id, username=user.username, org_id=org_id, locked=user.locked)

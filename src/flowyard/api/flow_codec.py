@@ -1,0 +1,277 @@
+"""The EnOS export/import format (``FlowDefinition``, spec 4.17-4.20) to and from the domain.
+
+Parsing is tolerant (ids as strings, JSON in strings, snake_case aliases,
+task types as numbers); rendering follows the samples exactly: JSON-in-string
+for ``parameters`` and ``runMode``, camelCase, V2.0-only fields only on V2.0.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from flowyard.api.wire import Reader, bad, to_date, to_str
+from flowyard.domain.flows import (
+    TASK_TYPE_BY_NUMBER,
+    Cycle,
+    Flow,
+    FlowDefinition,
+    FlowLink,
+    FlowType,
+    LinkRelation,
+    Parameter,
+    RunMode,
+    TaskDefinition,
+    TaskLink,
+    TaskRelation,
+)
+from flowyard.errors import InvalidParameterError
+
+V20 = "v2.0"
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def number(value: float) -> int | float:
+    """1.0 renders as 1, as the EnOS samples do."""
+    return int(value) if float(value).is_integer() else value
+
+
+def parse_cycle(value: str, path: str) -> Cycle:
+    for cycle in Cycle:
+        if value == cycle.value or (value.upper() == cycle.value.upper()):
+            return cycle
+    raise InvalidParameterError(
+        f"Workflow validation failed: unknown cycle {value!r} at {path}; use M, W, D, H or mi"
+    )
+
+
+def parse_flow_type(value: int, path: str) -> FlowType:
+    try:
+        return FlowType(value)
+    except ValueError:
+        raise bad(path, "must be 0 (manual), 1 (periodic) or 2 (temporary)") from None
+
+
+def parse_parameters(value: Any, path: str) -> tuple[Parameter, ...]:
+    """A parameter list: ``[{"key","value"}]``, a string holding one, or a ``{key: value}`` object."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        if not value.strip():
+            return ()
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise bad(path, "must be a list of {key, value} or a string holding one") from None
+    if isinstance(value, dict):
+        return tuple(Parameter(str(k), to_str(v, f"{path}.{k}")) for k, v in value.items())
+    if not isinstance(value, list):
+        raise bad(path, "must be a list of {key, value}")
+    params = []
+    for i, item in enumerate(value):
+        r = Reader(item, f"{path}[{i}]")
+        params.append(Parameter(key=r.str("key"), value=r.str("value", "")))
+    return tuple(params)
+
+
+def parse_run_mode(value: Any, path: str) -> RunMode:
+    r = Reader({} if value in (None, "") else _embedded(value, path), path)
+    return RunMode(
+        task_mode=r.int("taskMode", 1),
+        cpu=r.float("cpu", 0.5),
+        memory=r.float("memory", 1.0),
+        max_parallel=r.int("maxParallel", 0),
+        key_type=r.int("keyType", 0),
+        datasource_id=r.int("datasourceId", 0),
+        path=r.str("path", ""),
+        content=r.str("content", ""),
+    )
+
+
+def _embedded(value: Any, path: str) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise bad(path, "must be a JSON object or a string holding one") from None
+    return value
+
+
+def parse_task_type(value: Any, path: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value not in TASK_TYPE_BY_NUMBER:
+            raise bad(path, f"must be one of the type numbers 0-6, got {value}")
+        return TASK_TYPE_BY_NUMBER[value]
+    text = to_str(value, path).strip()
+    if text.isdigit() and int(text) in TASK_TYPE_BY_NUMBER:
+        return TASK_TYPE_BY_NUMBER[int(text)]
+    return text
+
+
+def parse_task(r: Reader) -> TaskDefinition:
+    return TaskDefinition(
+        name=r.str("name"),
+        type=parse_task_type(r.raw("type") if r.has("type") else "COMMAND", r.at("type")),
+        cmd=r.str("cmd", ""),
+        resource=r.str("resource", "default"),
+        sync_type=r.int("syncType", 1),
+        submitter=r.str("submitter", ""),
+        file_package=r.str("filePackage", ""),
+        cron=r.str("cron", ""),
+        priority_level=r.int("priorityLevel", 0),
+        timeout=r.int("timeout", 0),
+        retry_limit=r.int("retryLimit", 0),
+        retry_interval=r.int("retryInterval", 0),
+        success_code=r.str("successCode", "0"),
+        wait_code=r.str("waitCode", ""),
+        as_link=r.bool("asLink", False),
+        run_mode=parse_run_mode(r.raw("runMode"), r.at("runMode")),
+    )
+
+
+def parse_definition(r: Reader, *, name: str | None = None) -> FlowDefinition:
+    """A FlowDefinition from ``flowJson``; ``name`` (Import's ``flowName``) wins over ``flowJson.name``."""
+    flow_name = name if name is not None else r.str("name")
+    return FlowDefinition(
+        name=flow_name,
+        cycle=parse_cycle(r.str("cycle", "D"), r.at("cycle")),
+        cron=r.str("cron", "", "freq"),
+        type=parse_flow_type(r.int("type", 0), r.at("type")),
+        parameters=parse_parameters(r.raw("parameters"), r.at("parameters")),
+        alert_mode=r.int("alertMode", 0),
+        submitter=r.str("submitter", "", "doAs", "do_as"),
+        owners=r.str("owners", ""),
+        visitors=r.str("visitors", ""),
+        sync_type=r.int("syncType", 1),
+        desc=r.str("desc", ""),
+        start_date=_start_date(r),
+        tasks=tuple(parse_task(t) for t in r.items("tasks")),
+        relations=tuple(
+            TaskRelation(
+                source=rel.str("sourceTaskName"),
+                target=rel.str("targetTaskName"),
+                rerun=rel.bool("rerun", True),
+                cycle_gap=rel.str("cycleGap", ""),
+            )
+            for rel in r.items("relations")
+        ),
+        flow_links=tuple(
+            FlowLink(link_id=link.str("linkId"), source_flow_name=link.str("sourceFlowName"))
+            for link in r.items("flowLinks")
+        ),
+        task_links=tuple(
+            TaskLink(
+                link_id=link.str("linkId"),
+                source_flow_name=link.str("sourceFlowName"),
+                source_task_name=link.str("sourceTaskName"),
+            )
+            for link in r.items("taskLinks")
+        ),
+        link_relations=tuple(
+            LinkRelation(
+                link_id=lr.str("linkId"),
+                target_task_name=lr.str("targetTaskName"),
+                rerun=lr.bool("rerun", False),
+                cycle_gap=lr.str("cycleGap", ""),
+            )
+            for lr in r.items("linkRelations")
+        ),
+        alert_to=r.str("alertTo", ""),
+        app_id=r.str("appId", ""),
+    )
+
+
+def _start_date(r: Reader) -> date | None:
+    value = r.raw("startTime")
+    return None if value is None else to_date(value, r.at("startTime"))
+
+
+def render_parameters(params: tuple[Parameter, ...]) -> str:
+    return compact_json([{"key": p.key, "value": p.value} for p in params])
+
+
+def render_run_mode(mode: RunMode) -> str:
+    return compact_json(
+        {
+            "taskMode": mode.task_mode,
+            "cpu": number(mode.cpu),
+            "memory": number(mode.memory),
+            "maxParallel": mode.max_parallel,
+            "keyType": mode.key_type,
+            "datasourceId": mode.datasource_id,
+            "path": mode.path,
+            "content": mode.content,
+        }
+    )
+
+
+def render_task(task: TaskDefinition, version: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": task.name,
+        "resource": task.resource,
+        "type": task.type,
+        "syncType": task.sync_type,
+        "cmd": task.cmd,
+        "submitter": task.submitter,
+        "filePackage": task.file_package,
+        "cron": task.cron,
+        "priorityLevel": task.priority_level,
+        "timeout": task.timeout,
+        "retryLimit": task.retry_limit,
+        "retryInterval": task.retry_interval,
+        "successCode": task.success_code,
+        "asLink": task.as_link,
+        "runMode": render_run_mode(task.run_mode),
+    }
+    if version == V20:
+        out["waitCode"] = task.wait_code
+    return out
+
+
+def render_definition(flow: Flow, version: str) -> dict[str, Any]:
+    """Export Flow's ``data``: the portable definition."""
+    d = flow.definition
+    out: dict[str, Any] = {
+        "name": d.name,
+        "cycle": str(d.cycle),
+        "cron": d.cron,
+        "parameters": render_parameters(d.parameters),
+        "alertMode": d.alert_mode,
+        "submitter": d.submitter,
+        "owners": d.owners,
+        "visitors": d.visitors,
+        "type": int(d.type),
+        "syncType": d.sync_type,
+        "desc": d.desc,
+        "startTime": d.start_date.isoformat() if d.start_date else "",
+        "tasks": [render_task(t, version) for t in d.tasks],
+        "flowLinks": [{"linkId": x.link_id, "sourceFlowName": x.source_flow_name} for x in d.flow_links],
+        "taskLinks": [
+            {"linkId": x.link_id, "sourceFlowName": x.source_flow_name, "sourceTaskName": x.source_task_name}
+            for x in d.task_links
+        ],
+        "relations": [_relation(x) for x in d.relations],
+        "linkRelations": [_link_relation(x) for x in d.link_relations],
+    }
+    if version == V20:
+        out["alertTo"] = d.alert_to
+        out["appId"] = d.app_id
+    return out
+
+
+def _relation(rel: TaskRelation) -> dict[str, Any]:
+    out: dict[str, Any] = {"sourceTaskName": rel.source, "targetTaskName": rel.target, "rerun": rel.rerun}
+    if rel.cycle_gap:
+        out["cycleGap"] = rel.cycle_gap
+    return out
+
+
+def _link_relation(rel: LinkRelation) -> dict[str, Any]:
+    out: dict[str, Any] = {"linkId": rel.link_id, "targetTaskName": rel.target_task_name, "rerun": rel.rerun}
+    if rel.cycle_gap:
+        out["cycleGap"] = rel.cycle_gap
+    return out
