@@ -5,6 +5,13 @@
 ['2024-03-01T12:00:00+00:00', '2024-03-04T12:00:00+00:00']
 """
 
-from flowyard.domain.cron import MAX_YEAR, CronError, CronExpression, next_fire_times, parse_cron, resolve_zone
+from flowyard.domain.cron import (
+    MAX_YEAR,
+    CronError,
+    CronExpression,
+    next_fire_times,
+    parse_cron,
+    resolve_zone,
+)
 
 __all__ = ["MAX_YEAR", "CronError", "CronExpression", "next_fire_times", "parse_cron", "resolve_zone"]

@@ -65,9 +65,13 @@ def serve(settings: Settings) -> None:
     try:
         app = create_app(settings)
         if app.state.credentials is not None:
-            print(f"Created the first organisation and admin; credentials written to {settings.credentials_path}")
+            print(
+                f"Created the first organisation and admin; credentials written to {settings.credentials_path}"
+            )
         else:
-            print(f"Using existing database; credentials (if this server made them) are in {settings.credentials_path}")
+            print(
+                f"Using existing database; credentials (if this server made them) are in {settings.credentials_path}"
+            )
         if not settings.auth:
             log.warning(
                 "AUTHENTICATION IS OFF (--no-auth): anyone who can reach %s:%s can act as any user. "
@@ -77,7 +81,9 @@ def serve(settings: Settings) -> None:
             )
             print("WARNING: authentication is OFF (--no-auth); every request is trusted.")
         print(f"Flowyard API listening on http://{settings.host}:{settings.port}", flush=True)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
+        uvicorn.run(
+            app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False
+        )
     finally:
         if lock is not None:
             lock.close()

@@ -32,7 +32,17 @@ def free_port() -> int:
 def start_server(data_dir: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     env = dict(os.environ, FLOWYARD_HOME=str(data_dir))
     return subprocess.Popen(
-        [sys.executable, "-m", "flowyard", "server", "--port", str(port), "--data-dir", str(data_dir), *extra],
+        [
+            sys.executable,
+            "-m",
+            "flowyard",
+            "server",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -85,16 +95,22 @@ def test_first_start_writes_private_credentials_and_serves_signed_requests(
     with FlowyardClient.from_credentials(creds_path) as client:
         root = client.list_directories()[0]["key"]
         flow_json = json.loads(
-            (Path(__file__).resolve().parents[3] / "shared/examples/enos/seed_001_export_flow_response.json").read_text()
+            (
+                Path(__file__).resolve().parents[3]
+                / "shared/examples/enos/seed_001_export_flow_response.json"
+            ).read_text()
         )["data"]
         flow_id = client.import_flow(flow_json, flow_name="nFlow", dir_id=root)
         assert client.export_flow(flow_id) == flow_json
         with pytest.raises(InvalidParameterError, match="Flow name must be unique"):
             client.import_flow(flow_json, flow_name="nFlow", dir_id=root)
     # A client with a wrong secret is refused by the real server.
-    with FlowyardClient(
-        creds["url"], creds["orgId"], creds["userId"], creds["accessKey"], "not-the-secret"
-    ) as bad, pytest.raises(AuthError):
+    with (
+        FlowyardClient(
+            creds["url"], creds["orgId"], creds["userId"], creds["accessKey"], "not-the-secret"
+        ) as bad,
+        pytest.raises(AuthError),
+    ):
         bad.list_directories()
     code, out = stop(proc)
     assert code == 0, out

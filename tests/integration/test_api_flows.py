@@ -122,7 +122,9 @@ def test_save_flow_edits_the_graph(api: Api) -> None:
             {"taskName": "see", "taskId": ids["c"], "nodeId": f"t_{ids['c']}", "x": 0.3, "y": 0.4},
         ],
         "flows": [],
-        "relations": [{"source": f"t_{ids['a']}", "target": f"t_{ids['c']}", "rerun": False, "cycleGap": "D0"}],
+        "relations": [
+            {"source": f"t_{ids['a']}", "target": f"t_{ids['c']}", "rerun": False, "cycleGap": "D0"}
+        ],
     }
     assert api.ok("POST", "flows", "save", body) == {"flowId": flow_id}
     exported = api.ok("GET", "flows", "export", flowId=flow_id)
@@ -140,15 +142,28 @@ def test_save_refuses_unknown_task_and_cycles(api: Api) -> None:
     flow_id = api.import_flow(simple_flow("a", "b"), "f")
     graph = json.loads(api.ok("GET", "flows", "get", flowId=flow_id)["graph"])
     ids = [t["taskId"] for t in graph["tasks"]]
-    base = {"id": flow_id, "type": 0, "name": "f", "freq": "0 0 0 * * ? *", "cycle": "D", "alertMode": 0,
-            "doAs": "", "owners": "admin", "visitors": "", "active": 0}
+    base = {
+        "id": flow_id,
+        "type": 0,
+        "name": "f",
+        "freq": "0 0 0 * * ? *",
+        "cycle": "D",
+        "alertMode": 0,
+        "doAs": "",
+        "owners": "admin",
+        "visitors": "",
+        "active": 0,
+    }
     unknown = dict(base, tasks=[{"taskId": 999999, "taskName": "x"}])
     answer = api.call("POST", "flows", "save", unknown)
     assert answer["code"] == 62102 and "999999" in answer["msg"]
     cyclic = dict(
         base,
         tasks=[{"taskId": i} for i in ids],
-        relations=[{"source": f"t_{ids[0]}", "target": f"t_{ids[1]}"}, {"source": f"t_{ids[1]}", "target": f"t_{ids[0]}"}],
+        relations=[
+            {"source": f"t_{ids[0]}", "target": f"t_{ids[1]}"},
+            {"source": f"t_{ids[1]}", "target": f"t_{ids[0]}"},
+        ],
     )
     answer = api.call("POST", "flows", "save", cyclic)
     assert answer["code"] == 62102 and "cycle" in answer["msg"]
@@ -160,18 +175,33 @@ def test_save_refuses_unknown_task_and_cycles(api: Api) -> None:
     ("mutate", "message"),
     [
         (lambda f: f["tasks"].append(dict(f["tasks"][0])), "duplicate task names: a"),
-        (lambda f: f["relations"].append({"sourceTaskName": "a", "targetTaskName": "zz"}), "unknown task 'zz'"),
+        (
+            lambda f: f["relations"].append({"sourceTaskName": "a", "targetTaskName": "zz"}),
+            "unknown task 'zz'",
+        ),
         (
             lambda f: f["relations"].extend(
-                [{"sourceTaskName": "a", "targetTaskName": "b"}, {"sourceTaskName": "b", "targetTaskName": "a"}]
+                [
+                    {"sourceTaskName": "a", "targetTaskName": "b"},
+                    {"sourceTaskName": "b", "targetTaskName": "a"},
+                ]
             ),
             "cycle: a -> b -> a",
         ),
         (lambda f: f.update(cron="0 0 25 * * ?"), "invalid cron"),
         (lambda f: f.update(cycle="Y"), "unknown cycle 'Y'"),
-        (lambda f: f["tasks"][0].update(runMode='{"taskMode":1,"cpu":3,"memory":1}'), "cpu must be between 0.1 and 2"),
-        (lambda f: f["tasks"][0].update(runMode={"taskMode": 1, "cpu": 1, "memory": 0.1}), "memory must be between"),
-        (lambda f: f.update(flowLinks=[{"linkId": "0", "sourceFlowName": "nope"}]), "unknown upstream flow 'nope'"),
+        (
+            lambda f: f["tasks"][0].update(runMode='{"taskMode":1,"cpu":3,"memory":1}'),
+            "cpu must be between 0.1 and 2",
+        ),
+        (
+            lambda f: f["tasks"][0].update(runMode={"taskMode": 1, "cpu": 1, "memory": 0.1}),
+            "memory must be between",
+        ),
+        (
+            lambda f: f.update(flowLinks=[{"linkId": "0", "sourceFlowName": "nope"}]),
+            "unknown upstream flow 'nope'",
+        ),
         (lambda f: f["tasks"][0].update(timeout="soon"), "flowJson.tasks[0].timeout must be an integer"),
         (lambda f: f["tasks"][0].update(type="TELEPORT"), "unknown type 'TELEPORT'"),
         (lambda f: f.update(parameters="[{"), "flowJson.parameters must be"),
@@ -191,9 +221,13 @@ def test_import_validation_names_the_problem(api: Api, mutate: Any, message: str
 
 def test_import_refuses_duplicate_name_and_unknown_directory(api: Api) -> None:
     api.import_flow(simple_flow("a"), "same")
-    answer = api.call("POST", "flows", "import", {"flowName": "same", "dirId": api.root_dir(), "flowJson": simple_flow("a")})
+    answer = api.call(
+        "POST", "flows", "import", {"flowName": "same", "dirId": api.root_dir(), "flowJson": simple_flow("a")}
+    )
     assert (answer["code"], answer["msg"]) == (62102, "Workflow validation failed: Flow name must be unique")
-    answer = api.call("POST", "flows", "import", {"flowName": "x", "dirId": "0" * 32, "flowJson": simple_flow("a")})
+    answer = api.call(
+        "POST", "flows", "import", {"flowName": "x", "dirId": "0" * 32, "flowJson": simple_flow("a")}
+    )
     assert (answer["code"], answer["msg"]) == (62102, "Directory does not exist")
     answer = api.call("POST", "flows", "import", {"flowName": "", "dirId": api.root_dir(), "flowJson": {}})
     assert (answer["code"], answer["msg"]) == (62102, "Invalid parameter: flowName")
@@ -209,12 +243,18 @@ def test_requested_flow_id_used_when_free(api: Api) -> None:
 def test_delete_refuses_a_flow_others_depend_on(api: Api) -> None:
     up = api.import_flow(simple_flow("a"), "up")
     down = api.import_flow(
-        simple_flow("b", flowLinks=[{"linkId": "0", "sourceFlowName": "up"}],
-                    linkRelations=[{"linkId": "0", "targetTaskName": "b"}]),
+        simple_flow(
+            "b",
+            flowLinks=[{"linkId": "0", "sourceFlowName": "up"}],
+            linkRelations=[{"linkId": "0", "targetTaskName": "b"}],
+        ),
         "down",
     )
     answer = api.call("GET", "flows", "delete", flowId=up)
-    assert (answer["code"], answer["msg"]) == (62104, "This workflow is relied on by other workflows and cannot be deleted.")
+    assert (answer["code"], answer["msg"]) == (
+        62104,
+        "This workflow is relied on by other workflows and cannot be deleted.",
+    )
     answer = api.call("GET", "flows", "delete", version="v2.0", flowId=up)
     assert answer["status"] == 62104 and answer["msg"].endswith("You cannot delete this workflow.")
     assert api.ok("GET", "flows", "delete", flowId=down) == ""
@@ -230,14 +270,24 @@ def test_search_my_flows_enable_disable(world: World) -> None:
     assert all(isinstance(f["flowId"], str) for f in found)
     assert [f["flowName"] for f in api.ok("POST", "flows", "search", {"expression": "%_"})] == ["100%_x"]
     paged = api.ok(
-        "POST", "flows", "search",
+        "POST",
+        "flows",
+        "search",
         {"pagination": {"pageNo": 2, "pageSize": 3, "sorters": [{"field": "createTime", "order": "DESC"}]}},
     )
     assert len(paged) == 1
     v20 = api.ok("POST", "flows", "search", {"pagination": {"pageNo": 0, "pageSize": 2}}, version="v2.0")
     assert [f["flowName"] for f in v20] == ["alpha", "beta"]
-    bad = api.call("POST", "flows", "search", {"pagination": {"pageNo": 1, "pageSize": 2, "sorters": [{"field": "name"}]}})
-    assert (bad["code"], bad["msg"]) == (62102, "Illegal field, should be one of [create_time, update_time, start_time].")
+    bad = api.call(
+        "POST",
+        "flows",
+        "search",
+        {"pagination": {"pageNo": 1, "pageSize": 2, "sorters": [{"field": "name"}]}},
+    )
+    assert (bad["code"], bad["msg"]) == (
+        62102,
+        "Illegal field, should be one of [create_time, update_time, start_time].",
+    )
     mine = api.ok("GET", "flows", "getMyFlow", expression="beta")
     assert mine == [{"flowId": str(ids[1]), "editable": True, "flowName": "beta", "cycle": "D"}]
     assert len(api.ok("GET", "flows", "getMyFlow", version="v2.0", searchValue="")) == 4
@@ -254,16 +304,27 @@ def test_directories(api: Api) -> None:
     assert len(child) == 32 and child != root
     dup = api.call("POST", "directories", "create", {"parentId": root, "dirName": "etl"})
     assert (dup["code"], dup["msg"]) == (62102, "A directory of the same name already exists")
-    assert api.call("POST", "directories", "create", {"parentId": "f" * 32, "dirName": "x"})["msg"] == "parentId not found"
-    assert api.call("POST", "directories", "create", {"parentId": root})["msg"] == "param: dirName cannot be empty"
-    assert api.call("POST", "directories", "create", {"dirName": "x"})["msg"] == "param: parentId cannot be empty"
+    assert (
+        api.call("POST", "directories", "create", {"parentId": "f" * 32, "dirName": "x"})["msg"]
+        == "parentId not found"
+    )
+    assert (
+        api.call("POST", "directories", "create", {"parentId": root})["msg"]
+        == "param: dirName cannot be empty"
+    )
+    assert (
+        api.call("POST", "directories", "create", {"dirName": "x"})["msg"]
+        == "param: parentId cannot be empty"
+    )
     body = {"flowName": "inside", "dirId": child, "flowJson": simple_flow("a")}
     flow_id = api.ok("POST", "flows", "import", body)["flowId"]
     (tree,) = api.ok("GET", "directories", "listWorkFlowDirs")
     assert tree["title"] == "Workflow" and tree["isDirectory"] is True and tree["type"] == 1
     (etl,) = tree["children"]
     assert etl["key"] == child and etl["title"] == "etl"
-    assert etl["children"] == [{"editable": True, "title": "inside", "type": 1, "key": flow_id, "isDirectory": False}]
+    assert etl["children"] == [
+        {"editable": True, "title": "inside", "type": 1, "key": flow_id, "isDirectory": False}
+    ]
 
 
 def test_time_operations(world: World) -> None:
@@ -280,7 +341,9 @@ def test_dispatch_errors_are_envelopes(api: Api) -> None:
     assert api.call("GET", "nowhere", "get")["code"] == 62102
     assert api.call("POST", "flows", "import", raw=b"{not json")["msg"] == "Invalid request body."
     assert api.call("POST", "flows", "import", raw=b"[1,2]")["msg"] == "Invalid request body."
-    assert api.call("GET", "flows", "get", flowId="abc")["msg"] == "Invalid parameter: flowId must be an integer"
+    assert (
+        api.call("GET", "flows", "get", flowId="abc")["msg"] == "Invalid parameter: flowId must be an integer"
+    )
     assert api.call("GET", "flows", "get")["msg"] == "Invalid parameter: flowId is required"
     response = api.client.put("/batch-processing-service/v2.1/flows?action=get")
     assert response.status_code == 405 and response.json()["code"] == 62102

@@ -33,8 +33,18 @@ def setup(world: World) -> dict[str, Any]:
 
 
 def flow_operations(flow_id: int) -> list[tuple[str, str, str, Any, dict[str, Any]]]:
-    save_body = {"id": flow_id, "type": 0, "name": "renamed", "freq": "0 0 0 * * ? *", "cycle": "D",
-                 "alertMode": 0, "doAs": "", "owners": "x", "visitors": "", "active": 0}
+    save_body = {
+        "id": flow_id,
+        "type": 0,
+        "name": "renamed",
+        "freq": "0 0 0 * * ? *",
+        "cycle": "D",
+        "alertMode": 0,
+        "doAs": "",
+        "owners": "x",
+        "visitors": "",
+        "active": 0,
+    }
     return [
         ("GET", "flows", "get", None, {"flowId": flow_id}),
         ("GET", "flows", "export", None, {"flowId": flow_id}),

@@ -290,7 +290,10 @@ def test_bootstrap_losing_a_race_on_the_username_returns_none(
     settings = settings_for(tmp_path, db_url)
     assert identity.bootstrap(settings, NOW) is None
     assert org_count(engine) == 0
-    assert not settings.credentials_path.parent.exists() or list(settings.credentials_path.parent.iterdir()) == []
+    assert (
+        not settings.credentials_path.parent.exists()
+        or list(settings.credentials_path.parent.iterdir()) == []
+    )
 
 
 def test_bootstrap_that_cannot_write_the_file_leaves_the_database_empty(

@@ -59,13 +59,18 @@ def insert_data(engine: Engine, *, nested_directories: bool = True) -> None:
         session.flush()
         session.add(
             m.AccessToken(
-                token="tok1", access_key="ak1", issued_at=CREATED_AT, expires_at=CREATED_AT + timedelta(hours=2)
+                token="tok1",
+                access_key="ak1",
+                issued_at=CREATED_AT,
+                expires_at=CREATED_AT + timedelta(hours=2),
             )
         )
         session.add(m.UsedNonce(scope="sig", value="n1", expires_at=CREATED_AT))
         session.add(m.Counter(name="flow", value=1003))
         session.add(m.Counter(name="task", value=100004))
-        session.add(m.Directory(id="d-root", org_id="o1", parent_id=None, name="Workflow", created_at=CREATED_AT))
+        session.add(
+            m.Directory(id="d-root", org_id="o1", parent_id=None, name="Workflow", created_at=CREATED_AT)
+        )
         session.flush()
         parent = "d-root" if nested_directories else None
         session.add(m.Directory(id="d-sub", org_id="o1", parent_id=parent, name="etl", created_at=CREATED_AT))
@@ -97,13 +102,24 @@ def insert_data(engine: Engine, *, nested_directories: bool = True) -> None:
             (100003, 1002, 1, "d2"),
         ):
             session.add(
-                m.Task(id=task_id, flow_id=flow_id, position=position, name=name, type="COMMAND", run_mode=run_mode)
+                m.Task(
+                    id=task_id,
+                    flow_id=flow_id,
+                    position=position,
+                    name=name,
+                    type="COMMAND",
+                    run_mode=run_mode,
+                )
             )
         session.flush()
         session.add(
-            m.TaskRelation(flow_id=1002, position=0, source_task_id=100002, target_task_id=100003, cycle_gap="D0")
+            m.TaskRelation(
+                flow_id=1002, position=0, source_task_id=100002, target_task_id=100003, cycle_gap="D0"
+            )
         )
-        flow_premise = m.FlowLink(flow_id=1002, position=0, link_key="0", node_flow_id=1001, upstream_flow_id=1001)
+        flow_premise = m.FlowLink(
+            flow_id=1002, position=0, link_key="0", node_flow_id=1001, upstream_flow_id=1001
+        )
         task_premise = m.FlowLink(
             flow_id=1002,
             position=1,
@@ -116,8 +132,12 @@ def insert_data(engine: Engine, *, nested_directories: bool = True) -> None:
         )
         session.add_all([flow_premise, task_premise])
         session.flush()
-        session.add(m.LinkRelation(flow_id=1002, position=0, link_row_id=flow_premise.id, target_task_id=100002))
-        session.add(m.LinkRelation(flow_id=1002, position=1, link_row_id=task_premise.id, target_task_id=100003))
+        session.add(
+            m.LinkRelation(flow_id=1002, position=0, link_row_id=flow_premise.id, target_task_id=100002)
+        )
+        session.add(
+            m.LinkRelation(flow_id=1002, position=1, link_row_id=task_premise.id, target_task_id=100003)
+        )
 
 
 def row_counts(engine: Engine) -> dict[str, int]:
@@ -197,7 +217,9 @@ def test_downgrade_to_base_and_upgrade_again_with_data(
     engine: Engine, nested_directories: bool, request: pytest.FixtureRequest
 ) -> None:
     if nested_directories and engine.dialect.name == "sqlite":
-        request.applymarker(pytest.mark.xfail(strict=True, raises=IntegrityError, reason=SQLITE_DOWNGRADE_BUG))
+        request.applymarker(
+            pytest.mark.xfail(strict=True, raises=IntegrityError, reason=SQLITE_DOWNGRADE_BUG)
+        )
     migrate.upgrade(engine)
     insert_data(engine, nested_directories=nested_directories)
     assert_data_intact(engine)

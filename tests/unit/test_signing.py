@@ -36,7 +36,9 @@ def test_documented_example_with_timestamp_as_header_text() -> None:
 
 def test_english_doc_body_does_not_reproduce_the_documented_hash() -> None:
     body = DOC_BODY.replace("描述".encode(), b"description")
-    assert request_signature("xxxxaaaxxxx", DOC_QUERY, body, 1572574909697, "xxxappSecretxxx") != DOC_SIGNATURE
+    assert (
+        request_signature("xxxxaaaxxxx", DOC_QUERY, body, 1572574909697, "xxxappSecretxxx") != DOC_SIGNATURE
+    )
 
 
 def test_body_whitespace_is_significant() -> None:

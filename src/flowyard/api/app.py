@@ -43,7 +43,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     version = version_of(request.url.path)
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
-            return failure(version, InvalidParameterError(f"Invalid parameter: no API at {request.url.path}"), 404)
+            return failure(
+                version, InvalidParameterError(f"Invalid parameter: no API at {request.url.path}"), 404
+            )
         if exc.status_code == 405:
             return failure(
                 version, InvalidParameterError(f"Invalid parameter: method {request.method} not allowed"), 405

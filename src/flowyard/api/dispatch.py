@@ -83,7 +83,9 @@ class Dispatcher:
         if op is None:
             other = "GET" if request.method == "POST" else "POST"
             if (resource, other, action) in self.table:
-                raise InvalidParameterError(f"Invalid parameter: action '{action}' on {resource} needs {other}")
+                raise InvalidParameterError(
+                    f"Invalid parameter: action '{action}' on {resource} needs {other}"
+                )
             raise InvalidParameterError(f"Invalid parameter: unknown action '{action}' on {resource}")
         if version not in op.versions:
             raise InvalidParameterError(f"Invalid parameter: action '{action}' is not available in {version}")

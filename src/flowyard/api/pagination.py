@@ -43,7 +43,9 @@ def parse_page(body: Reader, version: str, allowed: tuple[str, ...], bad_field_m
         raise InvalidParameterError(f"Invalid parameter: pagination.pageNo must be >= {base}")
     size = block.int("pageSize", DEFAULT_PAGE_SIZE)
     if not 0 < size <= MAX_PAGE_SIZE:
-        raise InvalidParameterError(f"Invalid parameter: pagination.pageSize must be between 1 and {MAX_PAGE_SIZE}")
+        raise InvalidParameterError(
+            f"Invalid parameter: pagination.pageSize must be between 1 and {MAX_PAGE_SIZE}"
+        )
     sorters: list[tuple[str, bool]] = []
     for sorter in block.items("sorters"):
         field = canonical_field(sorter.str("field"))

@@ -8,6 +8,7 @@ its path (``flowJson.tasks[2].timeout``). Handlers never see raw JSON.
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 import re
@@ -118,31 +119,31 @@ def embedded_json(value: Any, path: str) -> Any:
 class Reader:
     """Reads fields of one JSON object, by camelCase name or its snake_case alias."""
 
-    def __init__(self, data: Any, path: str = "body") -> None:
+    def __init__(self, data: Any, path: builtins.str = "body") -> None:
         if not isinstance(data, Mapping):
             raise bad(path, "must be a JSON object")
-        self.data: Mapping[str, Any] = data
+        self.data: Mapping[builtins.str, Any] = data
         self.path = path
 
-    def at(self, name: str) -> str:
+    def at(self, name: builtins.str) -> builtins.str:
         return f"{self.path}.{name}" if self.path else name
 
-    def raw(self, name: str, *aliases: str) -> Any:
+    def raw(self, name: builtins.str, *aliases: builtins.str) -> Any:
         for key in (name, snake(name), *aliases):
             if key in self.data and self.data[key] is not None:
                 return self.data[key]
         return None
 
-    def has(self, name: str, *aliases: str) -> bool:
+    def has(self, name: builtins.str, *aliases: builtins.str) -> builtins.bool:
         return self.raw(name, *aliases) is not None
 
-    def required(self, name: str, *aliases: str) -> Any:
+    def required(self, name: builtins.str, *aliases: builtins.str) -> Any:
         value = self.raw(name, *aliases)
         if value is None:
             raise InvalidParameterError(f"Invalid parameter: {self.at(name)} is required")
         return value
 
-    def str(self, name: str, default: str | None = None, *aliases: str) -> str:
+    def str(self, name: builtins.str, default: builtins.str | None = None, *aliases: builtins.str) -> builtins.str:
         value = self.raw(name, *aliases)
         if value is None:
             if default is None:
@@ -150,11 +151,11 @@ class Reader:
             return default
         return to_str(value, self.at(name))
 
-    def opt_str(self, name: str, *aliases: str) -> str | None:
+    def opt_str(self, name: builtins.str, *aliases: builtins.str) -> builtins.str | None:
         value = self.raw(name, *aliases)
         return None if value is None else to_str(value, self.at(name))
 
-    def int(self, name: str, default: int | None = None, *aliases: str) -> int:
+    def int(self, name: builtins.str, default: builtins.int | None = None, *aliases: builtins.str) -> builtins.int:
         value = self.raw(name, *aliases)
         if value is None or value == "":
             if default is None:
@@ -162,19 +163,19 @@ class Reader:
             return default
         return to_int(value, self.at(name))
 
-    def opt_int(self, name: str, *aliases: str) -> int | None:
+    def opt_int(self, name: builtins.str, *aliases: builtins.str) -> builtins.int | None:
         value = self.raw(name, *aliases)
         return None if value is None or value == "" else to_int(value, self.at(name))
 
-    def float(self, name: str, default: float) -> float:
+    def float(self, name: builtins.str, default: builtins.float) -> builtins.float:
         value = self.raw(name)
         return default if value is None or value == "" else to_float(value, self.at(name))
 
-    def bool(self, name: str, default: bool, *aliases: str) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool, *aliases: builtins.str) -> builtins.bool:
         value = self.raw(name, *aliases)
         return default if value is None else to_bool(value, self.at(name))
 
-    def list(self, name: str, *aliases: str) -> list[Any] | None:
+    def list(self, name: builtins.str, *aliases: builtins.str) -> builtins.list[Any] | None:
         """A list, also accepted as a string holding a JSON list; None when absent."""
         value = embedded_json(self.raw(name, *aliases), self.at(name))
         if value is None:
@@ -183,12 +184,12 @@ class Reader:
             raise bad(self.at(name), "must be a list")
         return value
 
-    def object(self, name: str, *aliases: str) -> Reader | None:
+    def object(self, name: builtins.str, *aliases: builtins.str) -> Reader | None:
         """A nested object, also accepted as a string holding a JSON object; None when absent."""
         value = embedded_json(self.raw(name, *aliases), self.at(name))
         return None if value is None else Reader(value, self.at(name))
 
-    def items(self, name: str, *aliases: str) -> list[Reader]:
+    def items(self, name: builtins.str, *aliases: builtins.str) -> builtins.list[Reader]:
         """Each element of a list of objects, as a Reader; [] when absent."""
         values = self.list(name, *aliases) or []
         return [Reader(item, f"{self.at(name)}[{i}]") for i, item in enumerate(values)]

@@ -24,7 +24,7 @@ Where Quartz has a defect a user would not want, this implementation deliberatel
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Final
 
@@ -47,7 +47,7 @@ __all__ = [
 MAX_YEAR: Final = 2099
 """The last year in which an expression can fire (Quartz: load year + 100, see module docstring)."""
 
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS: Final = timedelta(milliseconds=1)
 
 
@@ -136,4 +136,3 @@ def next_fire_times(expr: str, after: datetime, count: int, tz: str) -> list[dat
     ``ValueError`` for a naive ``after``, an unknown zone or a negative ``count``.
     """
     return parse_cron(expr).fire_times(after, count, resolve_zone(tz))
-

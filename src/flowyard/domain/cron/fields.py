@@ -38,8 +38,8 @@ FIELD_NAMES: Final = ("second", "minute", "hour", "day-of-month", "month", "day-
 ALL_SPEC: Final = 99  # Quartz's marker for '*'
 NO_SPEC: Final = 98  # Quartz's marker for '?'
 
-_MONTHS: Final = {name: i for i, name in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
-_DAYS: Final = {name: i + 1 for i, name in enumerate("SUN MON TUE WED THU FRI SAT".split())}
+_MONTHS: Final = {name: i for i, name in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])}
+_DAYS: Final = {name: i + 1 for i, name in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
 # Inclusive bounds used by Quartz's range check and its default range per field (year: see below).
 _BOUNDS: Final = ((0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (1, 7))
 _WRAP: Final = (60, 60, 24, 31, 12, 7)  # modulus for descending ranges such as 22-2 or FRI-MON
@@ -305,7 +305,11 @@ class _Builder:
     def add(self, val: int, end: int, incr: int, field: int) -> None:
         """addToSet: range-check, then add one value or a (possibly wrapping) stepped range."""
         target = self.sets[field]
-        if field != YEAR and val != ALL_SPEC and not (field in (DAY_OF_MONTH, DAY_OF_WEEK) and val == NO_SPEC):
+        if (
+            field != YEAR
+            and val != ALL_SPEC
+            and not (field in (DAY_OF_MONTH, DAY_OF_WEEK) and val == NO_SPEC)
+        ):
             lo, hi = _BOUNDS[field]
             low_ok = val != 0 if field == DAY_OF_WEEK else val >= lo  # Quartz only rejects 0 here
             for bad in (val if not (low_ok and val <= hi) else None, end if end > hi else None):
@@ -372,15 +376,21 @@ def parse_fields(expression: str, max_year: int) -> CronFields:
         reason = str(exc) if str(exc).startswith(name) else f"{name} field: {exc}"
         raise CronError(expression, reason, name) from None
     if len(tokens) < 6:
-        raise CronError(expression, f"expected 6 or 7 fields (second minute hour day-of-month month "
-                        f"day-of-week [year]), found {len(tokens)}")
+        raise CronError(
+            expression,
+            f"expected 6 or 7 fields (second minute hour day-of-month month "
+            f"day-of-week [year]), found {len(tokens)}",
+        )
     if len(tokens) == 6:
         builder.add(ALL_SPEC, -1, 0, YEAR)
     sets = builder.sets
     dom_given, dow_given = NO_SPEC not in sets[DAY_OF_MONTH], NO_SPEC not in sets[DAY_OF_WEEK]
     if dom_given == dow_given:
-        raise CronError(expression, "exactly one of day-of-month and day-of-week must be '?'"
-                        + (" (both are specified)" if dom_given else " (both are '?')"))
+        raise CronError(
+            expression,
+            "exactly one of day-of-month and day-of-week must be '?'"
+            + (" (both are specified)" if dom_given else " (both are '?')"),
+        )
     for index, values in enumerate(sets):
         if not values and not (index == DAY_OF_MONTH and builder.last_day_of_month):
             name = FIELD_NAMES[index]

@@ -88,7 +88,19 @@ class JavaCalendar:
     Field names mirror Java's: ``month0`` is 0-based, ``day_of_week`` is Sunday=1..Saturday=7.
     """
 
-    __slots__ = ("_days", "_dirty", "_millis", "_rules", "day", "hour", "milli", "minute", "month0", "second", "year")
+    __slots__ = (
+        "_days",
+        "_dirty",
+        "_millis",
+        "_rules",
+        "day",
+        "hour",
+        "milli",
+        "minute",
+        "month0",
+        "second",
+        "year",
+    )
 
     def __init__(self, rules: ZoneRules, millis: int) -> None:
         self._rules = rules
@@ -113,7 +125,9 @@ class JavaCalendar:
 
     def _complete(self) -> None:
         if self._dirty:
-            wall = wall_millis(self.year, self.month0, self.day, self.hour, self.minute, self.second, self.milli)
+            wall = wall_millis(
+                self.year, self.month0, self.day, self.hour, self.minute, self.second, self.milli
+            )
             self.set_time(wall - self._rules.offset_for_wall(wall))
 
     # --- Calendar.set(field, value): record only, normalise lazily -------------------------

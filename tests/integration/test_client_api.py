@@ -1,0 +1,274 @@
+"""flowyard.client against the real application, in-process, for both API versions.
+
+The app is built by ``create_app`` on a fresh SQLite data directory; the
+client reads the ``credentials.json`` it wrote and talks to it through
+Starlette's ``TestClient`` (an ``httpx.Client``), so every call is signed,
+verified, dispatched and stored for real, without a socket.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("flowyard.api.app")
+
+from starlette.testclient import TestClient
+
+from flowyard.api.app import create_app
+from flowyard.client import (
+    AuthError,
+    Credentials,
+    FlowyardClient,
+    InvalidParameterError,
+    InvalidUserError,
+    TokenServiceError,
+)
+from flowyard.settings import Settings
+
+EXAMPLES = Path("/work/shared/examples/enos")
+IMPORT_EXAMPLE = EXAMPLES / "seed_000_import_flow_request.json"
+EXPORT_EXAMPLE = EXAMPLES / "seed_001_export_flow_response.json"
+
+
+def example(path: Path) -> dict[str, Any]:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    return document
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[TestClient, Credentials]]:
+    app = create_app(Settings(data_dir=tmp_path))
+    credentials = Credentials.load(tmp_path / "credentials.json")
+    with TestClient(app) as http:
+        yield http, credentials
+
+
+@pytest.fixture(params=["v2.1", "v2.0"])
+def client(
+    request: pytest.FixtureRequest, server: tuple[TestClient, Credentials]
+) -> Iterator[FlowyardClient]:
+    http, credentials = server
+    with FlowyardClient.for_credentials(credentials, http=http, api_version=request.param) as flowyard:
+        yield flowyard
+
+
+def root_id(client: FlowyardClient) -> str:
+    (root,) = [node for node in client.list_directories() if node.get("title") == "Workflow"]
+    return str(root["key"])
+
+
+def import_example(client: FlowyardClient, name: str, dir_id: str | None = None) -> int:
+    definition = example(IMPORT_EXAMPLE)["flowJson"]
+    return client.import_flow(definition, flow_name=name, dir_id=dir_id or root_id(client))
+
+
+def children(tree: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """The children of the directory ``key`` anywhere in the tree."""
+    for node in tree:
+        if str(node.get("key")) == key:
+            return list(node.get("children", []))
+        found = children(node.get("children", []), key)
+        if found:
+            return found
+    return []
+
+
+# -- flows -----------------------------------------------------------------------------------------
+
+
+def test_import_then_export_round_trips_the_shared_example(client: FlowyardClient) -> None:
+    sent = example(IMPORT_EXAMPLE)["flowJson"]
+    flow_id = import_example(client, "outuser")
+    exported = client.export_flow(flow_id)
+
+    assert exported["name"] == "outuser"  # flowName wins over flowJson.name
+    for key in ("cycle", "cron", "submitter", "type", "syncType", "startTime", "alertMode"):
+        assert exported[key] == sent[key], key
+    assert json.loads(exported["parameters"]) == json.loads(sent["parameters"])
+    (task,) = exported["tasks"]
+    (sent_task,) = sent["tasks"]
+    for key in ("name", "type", "cmd", "resource", "timeout", "retryLimit", "retryInterval", "successCode"):
+        assert task[key] == sent_task[key], key
+    assert json.loads(task["runMode"]) == json.loads(sent_task["runMode"])
+    for key in ("flowLinks", "taskLinks", "relations", "linkRelations"):
+        assert exported[key] == [], key
+
+
+def test_an_export_imports_again_unchanged(client: FlowyardClient) -> None:
+    first = client.export_flow(import_example(client, "first"))
+    second = client.export_flow(client.import_flow(first, flow_name="second", dir_id=root_id(client)))
+    assert {**second, "name": "first"} == first
+
+
+def test_export_fields_follow_the_api_version(client: FlowyardClient) -> None:
+    exported = client.export_flow(import_example(client, "versioned"))
+    v20_only = {"alertTo", "appId"} & set(exported)
+    if client.api_version == "v2.0":
+        assert v20_only == {"alertTo", "appId"}
+        assert "waitCode" in exported["tasks"][0]
+    else:
+        assert v20_only == set()
+        assert "waitCode" not in exported["tasks"][0]
+
+
+def test_the_v21_export_example_imports(client: FlowyardClient) -> None:
+    definition = example(EXPORT_EXAMPLE)["data"]
+    flow_id = client.import_flow(definition, flow_name="nFlow", dir_id=root_id(client), desc="ga")
+    assert client.export_flow(flow_id)["tasks"][0]["cmd"] == "echo 'hello'"
+
+
+def test_import_uses_a_free_requested_id(client: FlowyardClient) -> None:
+    flow_id = client.import_flow(
+        example(IMPORT_EXAMPLE)["flowJson"], flow_name="wanted", dir_id=root_id(client), flow_id=4242
+    )
+    assert flow_id == 4242
+    again = client.import_flow(
+        example(IMPORT_EXAMPLE)["flowJson"], flow_name="clash", dir_id=root_id(client), flow_id=4242
+    )
+    assert again != 4242
+
+
+def test_get_flow_reports_the_flow_and_the_callers_rights(client: FlowyardClient) -> None:
+    flow_id = import_example(client, "detailed")
+    detail = client.get_flow(flow_id)
+    assert detail["flowId"] == flow_id
+    assert detail["flowName"] == "detailed"
+    assert detail["active"] == 0
+    assert detail["hasEditPri"] is True
+    graph = json.loads(detail["graph"])
+    assert [task["taskName"] for task in graph["tasks"]] == ["tass"]
+    assert client.load_flow_for_edit(flow_id)["flowId"] == flow_id
+
+
+def test_enable_and_disable_switch_active(client: FlowyardClient) -> None:
+    flow_id = import_example(client, "switch")
+    client.enable_flow(flow_id)
+    assert client.get_flow(flow_id)["active"] == 1
+    client.disable_flow(flow_id)
+    assert client.get_flow(flow_id)["active"] == 0
+
+
+def test_delete_removes_the_flow(client: FlowyardClient) -> None:
+    flow_id = import_example(client, "doomed")
+    client.delete_flow(flow_id)
+    with pytest.raises(InvalidParameterError):
+        client.get_flow(flow_id)
+    assert [f for f in client.search_flows() if f["flowName"] == "doomed"] == []
+
+
+def test_search_and_my_flows(client: FlowyardClient) -> None:
+    ids = {name: import_example(client, name) for name in ("alpha", "beta", "alphabet")}
+    found = client.search_flows("alpha", page_size=10)
+    assert sorted(f["flowName"] for f in found) == ["alpha", "alphabet"]
+    assert {str(ids["alpha"]), str(ids["alphabet"])} == {str(f["flowId"]) for f in found}
+
+    everything = client.search_flows(page_size=50, sorters=[("create_time", "ASC")])
+    assert [f["flowName"] for f in everything] == ["alpha", "beta", "alphabet"]
+    first_page = client.search_flows(page_size=2, sorters=[("create_time", "ASC")])
+    second_page = client.search_flows(
+        page_no=(1 if client.api_version == "v2.0" else 2), page_size=2, sorters=[("create_time", "ASC")]
+    )
+    assert [f["flowName"] for f in first_page + second_page] == ["alpha", "beta", "alphabet"]
+
+    mine = client.get_my_flows("bet")
+    assert [(f["flowName"], f["editable"]) for f in mine] == [("beta", True), ("alphabet", True)]
+    assert len(client.get_my_flows()) == 3
+
+
+def test_search_refuses_an_unknown_sort_field(client: FlowyardClient) -> None:
+    with pytest.raises(InvalidParameterError, match="Illegal field"):
+        client.search_flows(sorters=[("flowName", "ASC")])
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+def test_unknown_flow_is_an_invalid_parameter(client: FlowyardClient) -> None:
+    for call in (client.get_flow, client.export_flow, client.enable_flow, client.delete_flow):
+        with pytest.raises(InvalidParameterError) as caught:
+            call(987654)
+        assert caught.value.code == 62102
+
+
+def test_bad_import_input_is_an_invalid_parameter(client: FlowyardClient) -> None:
+    definition = example(IMPORT_EXAMPLE)["flowJson"]
+    with pytest.raises(InvalidParameterError, match="Directory does not exist"):
+        client.import_flow(definition, flow_name="x", dir_id="0" * 32)
+    with pytest.raises(InvalidParameterError):
+        client.import_flow(definition, flow_name="", dir_id=root_id(client))
+    import_example(client, "taken")
+    with pytest.raises(InvalidParameterError, match="unique"):
+        import_example(client, "taken")
+
+
+def test_a_wrong_secret_is_refused_by_the_token_service(server: tuple[TestClient, Credentials]) -> None:
+    http, credentials = server
+    with (
+        FlowyardClient(
+            credentials.url,
+            credentials.org_id,
+            credentials.user_id,
+            credentials.access_key,
+            "wrong",
+            http=http,
+        ) as client,
+        pytest.raises(TokenServiceError) as caught,
+    ):
+        client.list_directories()
+    assert caught.value.code == 1003
+
+
+def test_an_unsigned_request_is_refused(server: tuple[TestClient, Credentials]) -> None:
+    http, credentials = server
+    with FlowyardClient(credentials.url, credentials.org_id, credentials.user_id, http=http) as client:
+        with pytest.raises(AuthError, match="apim-accesstoken"):
+            client.list_directories()
+
+
+def test_unknown_user_is_an_invalid_user(server: tuple[TestClient, Credentials]) -> None:
+    http, credentials = server
+    stranger = Credentials(
+        url=credentials.url,
+        org_id=credentials.org_id,
+        user_id="u00000000000000",
+        access_key=credentials.access_key,
+        secret_key=credentials.secret_key,
+    )
+    with FlowyardClient.for_credentials(stranger, http=http) as client, pytest.raises(InvalidUserError):
+        client.list_directories()
+
+
+# -- directories and time --------------------------------------------------------------------------
+
+
+def test_directories_create_and_list(client: FlowyardClient) -> None:
+    root = root_id(client)
+    etl = client.create_directory(root, "etl")
+    assert len(etl) == 32
+    nested = client.create_directory(etl, "daily")
+    flow_id = import_example(client, "in-etl", dir_id=etl)
+
+    tree = client.list_directories()
+    assert [(c["title"], c["key"], c["isDirectory"]) for c in children(tree, root)] == [("etl", etl, True)]
+    below = {c["title"]: c for c in children(tree, etl)}
+    assert below["daily"]["key"] == nested
+    assert below["in-etl"]["isDirectory"] is False
+    assert int(below["in-etl"]["key"]) == flow_id
+
+    with pytest.raises(InvalidParameterError, match="same name"):
+        client.create_directory(root, "etl")
+    with pytest.raises(InvalidParameterError, match="parentId not found"):
+        client.create_directory("f" * 32, "orphan")
+    with pytest.raises(InvalidParameterError, match="dirName"):
+        client.create_directory(root, "")
+
+
+def test_time_apis(client: FlowyardClient) -> None:
+    assert client.get_current_time() > 1_700_000_000_000
+    assert client.get_time_zone().startswith("GMT")
