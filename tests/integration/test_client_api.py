@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,13 @@ import pytest
 
 pytest.importorskip("flowyard.api.app")
 
+from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from flowyard.api.app import create_app
+from flowyard.cli.dirs import dirs_group
+from flowyard.cli.flows import flows_group
+from flowyard.cli.output import ClientProvider
 from flowyard.client import (
     AuthError,
     Credentials,
@@ -28,6 +33,8 @@ from flowyard.client import (
     InvalidUserError,
     TokenServiceError,
 )
+from flowyard.client._auth import epoch_ms
+from flowyard.clock import FakeClock
 from flowyard.settings import Settings
 
 EXAMPLES = Path("/work/shared/examples/enos")
@@ -226,9 +233,9 @@ def test_a_wrong_secret_is_refused_by_the_token_service(server: tuple[TestClient
 
 def test_an_unsigned_request_is_refused(server: tuple[TestClient, Credentials]) -> None:
     http, credentials = server
-    with FlowyardClient(credentials.url, credentials.org_id, credentials.user_id, http=http) as client:
-        with pytest.raises(AuthError, match="apim-accesstoken"):
-            client.list_directories()
+    client = FlowyardClient(credentials.url, credentials.org_id, credentials.user_id, http=http)
+    with client, pytest.raises(AuthError, match="apim-accesstoken"):
+        client.list_directories()
 
 
 def test_unknown_user_is_an_invalid_user(server: tuple[TestClient, Credentials]) -> None:
@@ -272,3 +279,91 @@ def test_directories_create_and_list(client: FlowyardClient) -> None:
 def test_time_apis(client: FlowyardClient) -> None:
     assert client.get_current_time() > 1_700_000_000_000
     assert client.get_time_zone().startswith("GMT")
+
+
+# -- tokens over time ------------------------------------------------------------------------------
+
+START = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def timed_server(tmp_path: Path, server_clock: FakeClock) -> tuple[TestClient, Credentials]:
+    app = create_app(Settings(data_dir=tmp_path, token_ttl_seconds=600), clock=server_clock)
+    return TestClient(app), Credentials.load(tmp_path / "credentials.json")
+
+
+def test_the_client_asks_again_near_expiry_and_gets_a_new_token_after_it(tmp_path: Path) -> None:
+    clock = FakeClock(START)  # one clock for both: no skew
+    http, credentials = timed_server(tmp_path, clock)
+    with http, FlowyardClient.for_credentials(credentials, http=http, clock=clock) as client:
+        assert client.auth is not None
+        client.list_directories()
+        first = client.auth.token
+        assert first is not None
+        assert first.renew_at_ms == epoch_ms(START + timedelta(seconds=600 - 60))
+
+        clock.advance(timedelta(seconds=590))  # past the client's margin, inside the server's 600 s
+        client.list_directories()
+        client.list_directories()  # the identical request in the same millisecond is not a replay
+        again = client.auth.token
+        # EnOS hands out the same token until it expires, with the seconds it has left (10 s here).
+        assert again is not None
+        assert again.value == first.value
+        assert again.renew_at_ms == epoch_ms(START + timedelta(seconds=595))
+
+        clock.advance(timedelta(seconds=11))
+        client.list_directories()
+        renewed = client.auth.token
+    assert renewed is not None
+    assert renewed.value != first.value
+
+
+def test_a_token_the_server_calls_expired_is_replaced_and_the_call_retried(tmp_path: Path) -> None:
+    server_clock = FakeClock(START)
+    client_clock = FakeClock(START)
+    http, credentials = timed_server(tmp_path, server_clock)
+    with http, FlowyardClient.for_credentials(credentials, http=http, clock=client_clock) as client:
+        assert client.auth is not None
+        client.list_directories()
+        first = client.auth.token
+        server_clock.advance(timedelta(seconds=610))  # the token expired at 600 s
+        client_clock.advance(timedelta(seconds=520))  # a slow client clock still trusts it (skew 90 s)
+        assert client.list_directories()[0]["title"] == "Workflow"
+        second = client.auth.token
+    assert first is not None and second is not None
+    assert first.value != second.value
+
+
+# -- the CLI on the real app -----------------------------------------------------------------------
+
+
+def test_cli_import_export_and_dirs_on_the_real_app(
+    server: tuple[TestClient, Credentials], tmp_path: Path
+) -> None:
+    http, credentials = server
+    provider = ClientProvider(
+        lambda options: FlowyardClient.for_credentials(
+            credentials, http=http, api_version=options.api_version
+        )
+    )
+    runner = CliRunner()
+    created = runner.invoke(dirs_group, ["create", "etl"], obj=provider)
+    assert created.exit_code == 0, created.output
+    dir_id = created.stdout.strip()
+
+    imported = runner.invoke(
+        flows_group, ["import", str(IMPORT_EXAMPLE), "--name", "cli-flow", "--dir", dir_id], obj=provider
+    )
+    assert imported.exit_code == 0, imported.output
+    flow_id = int(imported.stdout)
+
+    exported = runner.invoke(flows_group, ["export", str(flow_id), "--api-version", "v2.0"], obj=provider)
+    assert exported.exit_code == 0, exported.output
+    assert json.loads(exported.stdout)["name"] == "cli-flow"
+
+    tree = runner.invoke(dirs_group, ["list"], obj=provider)
+    assert f"cli-flow  (flow {flow_id})" in tree.stdout
+    assert f"etl/  {dir_id}" in tree.stdout
+
+    missing = runner.invoke(flows_group, ["delete", "987654"], obj=provider)
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith("Error: ")
