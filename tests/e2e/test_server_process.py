@@ -120,7 +120,7 @@ def test_first_start_writes_private_credentials_and_serves_signed_requests(
 def test_second_server_on_the_same_file_is_refused_and_data_survives(
     server: tuple[subprocess.Popen[str], int, Path],
 ) -> None:
-    proc, port, data_dir = server
+    proc, _, data_dir = server
     second = start_server(data_dir, free_port())
     out, _ = second.communicate(timeout=30)
     assert second.returncode == 7, out

@@ -349,3 +349,25 @@ def test_dispatch_errors_are_envelopes(api: Api) -> None:
     assert response.status_code == 405 and response.json()["code"] == 62102
     response = api.client.get("/nothing/here")
     assert response.status_code == 404 and response.json()["code"] == 62102
+
+
+@pytest.mark.parametrize(
+    ("version", "message"), [("v2.1", "Failed to create workflow"), ("v2.0", "Workflow creating failed")]
+)
+def test_internal_failure_is_62109_in_the_envelope(
+    world: World, version: str, message: str, monkeypatch: Any
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("disk on fire")
+
+    # A crash inside the service (not bad input) must still answer an envelope, with the import wording.
+    monkeypatch.setattr(world.app.state.ctx.flows, "import_flow", broken)
+    body = {"flowName": "x", "dirId": world.api.root_dir(), "flowJson": simple_flow("a")}
+    answer = world.api.call("POST", "flows", "import", body, version=version)
+    assert answer[("status" if version == "v2.0" else "code")] == 62109
+    assert answer["msg"] == message and answer["data"] is None
+    monkeypatch.setattr(world.app.state.ctx.flows, "view", broken)
+    answer = world.api.call("GET", "flows", "get", version=version, flowId=1)
+    assert answer["msg"] == (
+        "Server internal exception" if version == "v2.0" else "Internal server exception"
+    )

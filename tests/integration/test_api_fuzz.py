@@ -56,8 +56,8 @@ body_strategy = st.one_of(
     st.dictionaries(st.sampled_from(FIELD_NAMES), json_value, max_size=8),
     json_value,
 )
-ACTIONS = sorted({op.action for op in OPERATIONS}) + ["", "nope", "IMPORT"]
-RESOURCES = sorted({op.resource for op in OPERATIONS}) + ["flowInstances", "x"]
+ACTIONS = [*sorted({op.action for op in OPERATIONS}), "", "nope", "IMPORT"]
+RESOURCES = [*sorted({op.resource for op in OPERATIONS}), "flowInstances", "x"]
 
 
 def check_envelope(response: Any, version: str) -> None:

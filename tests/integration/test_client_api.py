@@ -1,25 +1,34 @@
 """flowyard.client against the real application, in-process, for both API versions.
 
-The app is built by ``create_app`` on a fresh SQLite data directory; the
-client reads the ``credentials.json`` it wrote and talks to it through
-Starlette's ``TestClient`` (an ``httpx.Client``), so every call is signed,
-verified, dispatched and stored for real, without a socket.
+The app is built by ``create_app`` on a fresh SQLite data directory and
+runs, lifespan included, on an event loop in a background thread (an anyio
+blocking portal). The client reads the ``credentials.json`` the app wrote
+and reaches it through :class:`PortalASGITransport`, a synchronous httpx
+transport over ``httpx.ASGITransport``: every call is signed, verified,
+dispatched and stored for real, without a socket. (Starlette's
+``TestClient`` would do too, through ``FlowyardClient(http=...)``, but it is
+moving from httpx to httpx2.)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 pytest.importorskip("flowyard.api.app")
 
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from click.testing import CliRunner
-from starlette.testclient import TestClient
+from starlette.applications import Starlette
 
 from flowyard.api.app import create_app
 from flowyard.cli.dirs import dirs_group
@@ -33,7 +42,6 @@ from flowyard.client import (
     InvalidUserError,
     TokenServiceError,
 )
-from flowyard.client._auth import epoch_ms
 from flowyard.clock import FakeClock
 from flowyard.settings import Settings
 
@@ -48,20 +56,58 @@ def example(path: Path) -> dict[str, Any]:
     return document
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[TestClient, Credentials]]:
-    app = create_app(Settings(data_dir=tmp_path))
+class PortalASGITransport(httpx.BaseTransport):
+    """Send synchronous httpx requests to an ASGI app whose event loop runs in ``portal``."""
+
+    def __init__(self, app: Starlette, portal: BlockingPortal) -> None:
+        self._asgi = httpx.ASGITransport(app=app)
+        self._portal = portal
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        async def round_trip() -> tuple[int, httpx.Headers, bytes]:
+            response = await self._asgi.handle_async_request(request)
+            try:
+                return response.status_code, response.headers, await response.aread()
+            finally:
+                await response.aclose()
+
+        status, headers, content = self._portal.call(round_trip)
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running app and the credentials it wrote on first start."""
+
+    transport: PortalASGITransport
+    credentials: Credentials
+
+    def client(self, credentials: Credentials | None = None, **kwargs: Any) -> FlowyardClient:
+        return FlowyardClient.for_credentials(
+            credentials or self.credentials, transport=self.transport, **kwargs
+        )
+
+
+@contextmanager
+def running(tmp_path: Path, clock: FakeClock | None = None, **settings: Any) -> Iterator[Server]:
+    app = create_app(Settings(data_dir=tmp_path, **settings), clock=clock)
     credentials = Credentials.load(tmp_path / "credentials.json")
-    with TestClient(app) as http:
-        yield http, credentials
+    with (
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(app.router.lifespan_context(app)),
+    ):
+        yield Server(PortalASGITransport(app, portal), credentials)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with running(tmp_path) as started:
+        yield started
 
 
 @pytest.fixture(params=["v2.1", "v2.0"])
-def client(
-    request: pytest.FixtureRequest, server: tuple[TestClient, Credentials]
-) -> Iterator[FlowyardClient]:
-    http, credentials = server
-    with FlowyardClient.for_credentials(credentials, http=http, api_version=request.param) as flowyard:
+def client(request: pytest.FixtureRequest, server: Server) -> Iterator[FlowyardClient]:
+    with server.client(api_version=request.param) as flowyard:
         yield flowyard
 
 
@@ -214,32 +260,24 @@ def test_bad_import_input_is_an_invalid_parameter(client: FlowyardClient) -> Non
         import_example(client, "taken")
 
 
-def test_a_wrong_secret_is_refused_by_the_token_service(server: tuple[TestClient, Credentials]) -> None:
-    http, credentials = server
-    with (
-        FlowyardClient(
-            credentials.url,
-            credentials.org_id,
-            credentials.user_id,
-            credentials.access_key,
-            "wrong",
-            http=http,
-        ) as client,
-        pytest.raises(TokenServiceError) as caught,
-    ):
+def test_a_wrong_secret_is_refused_by_the_token_service(server: Server) -> None:
+    wrong = dataclasses.replace(server.credentials, secret_key="wrong")
+    with server.client(wrong) as client, pytest.raises(TokenServiceError) as caught:
         client.list_directories()
     assert caught.value.code == 1003
 
 
-def test_an_unsigned_request_is_refused(server: tuple[TestClient, Credentials]) -> None:
-    http, credentials = server
-    client = FlowyardClient(credentials.url, credentials.org_id, credentials.user_id, http=http)
+def test_an_unsigned_request_is_refused(server: Server) -> None:
+    credentials = server.credentials
+    client = FlowyardClient(
+        credentials.url, credentials.org_id, credentials.user_id, transport=server.transport
+    )
     with client, pytest.raises(AuthError, match="apim-accesstoken"):
         client.list_directories()
 
 
-def test_unknown_user_is_an_invalid_user(server: tuple[TestClient, Credentials]) -> None:
-    http, credentials = server
+def test_unknown_user_is_an_invalid_user(server: Server) -> None:
+    credentials = server.credentials
     stranger = Credentials(
         url=credentials.url,
         org_id=credentials.org_id,
@@ -247,7 +285,7 @@ def test_unknown_user_is_an_invalid_user(server: tuple[TestClient, Credentials])
         access_key=credentials.access_key,
         secret_key=credentials.secret_key,
     )
-    with FlowyardClient.for_credentials(stranger, http=http) as client, pytest.raises(InvalidUserError):
+    with server.client(stranger) as client, pytest.raises(InvalidUserError):
         client.list_directories()
 
 
@@ -286,15 +324,13 @@ def test_time_apis(client: FlowyardClient) -> None:
 START = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 
 
-def timed_server(tmp_path: Path, server_clock: FakeClock) -> tuple[TestClient, Credentials]:
-    app = create_app(Settings(data_dir=tmp_path, token_ttl_seconds=600), clock=server_clock)
-    return TestClient(app), Credentials.load(tmp_path / "credentials.json")
+def epoch_ms(when: datetime) -> int:
+    return int(when.timestamp()) * 1000
 
 
 def test_the_client_asks_again_near_expiry_and_gets_a_new_token_after_it(tmp_path: Path) -> None:
     clock = FakeClock(START)  # one clock for both: no skew
-    http, credentials = timed_server(tmp_path, clock)
-    with http, FlowyardClient.for_credentials(credentials, http=http, clock=clock) as client:
+    with running(tmp_path, clock, token_ttl_seconds=600) as server, server.client(clock=clock) as client:
         assert client.auth is not None
         client.list_directories()
         first = client.auth.token
@@ -320,8 +356,10 @@ def test_the_client_asks_again_near_expiry_and_gets_a_new_token_after_it(tmp_pat
 def test_a_token_the_server_calls_expired_is_replaced_and_the_call_retried(tmp_path: Path) -> None:
     server_clock = FakeClock(START)
     client_clock = FakeClock(START)
-    http, credentials = timed_server(tmp_path, server_clock)
-    with http, FlowyardClient.for_credentials(credentials, http=http, clock=client_clock) as client:
+    with (
+        running(tmp_path, server_clock, token_ttl_seconds=600) as server,
+        server.client(clock=client_clock) as client,
+    ):
         assert client.auth is not None
         client.list_directories()
         first = client.auth.token
@@ -336,15 +374,8 @@ def test_a_token_the_server_calls_expired_is_replaced_and_the_call_retried(tmp_p
 # -- the CLI on the real app -----------------------------------------------------------------------
 
 
-def test_cli_import_export_and_dirs_on_the_real_app(
-    server: tuple[TestClient, Credentials], tmp_path: Path
-) -> None:
-    http, credentials = server
-    provider = ClientProvider(
-        lambda options: FlowyardClient.for_credentials(
-            credentials, http=http, api_version=options.api_version
-        )
-    )
+def test_cli_import_export_and_dirs_on_the_real_app(server: Server) -> None:
+    provider = ClientProvider(lambda options: server.client(api_version=options.api_version))
     runner = CliRunner()
     created = runner.invoke(dirs_group, ["create", "etl"], obj=provider)
     assert created.exit_code == 0, created.output

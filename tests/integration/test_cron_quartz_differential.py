@@ -37,10 +37,17 @@ from flowyard.domain.cron.schedule import QuartzWouldLoop, time_after_strict
 from flowyard.domain.cron.zones import resolve_zone, rules_for
 
 SEED = 20_240_601
-GENERATED_CASES = 3000
+GENERATED_CASES = 4000
 COUNT = 5
 JAVA_SOURCE = Path(__file__).resolve().parents[1] / "java" / "QuartzNext.java"
-ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Shanghai", "UTC", "America/Sao_Paulo"]
+ZONES = [
+    "Europe/Berlin",
+    "America/New_York",
+    "Australia/Lord_Howe",
+    "Asia/Shanghai",
+    "UTC",
+    "America/Sao_Paulo",
+]
 EXTRA_ZONES = ["GMT+8", "GMT-5", "GMT+05:30"]
 
 pytestmark = [pytest.mark.java, pytest.mark.xdist_group("quartz"), pytest.mark.timeout(300)]
@@ -224,8 +231,8 @@ def _fuzz(r: random.Random) -> str:
     return "".join(r.choice(alphabet) for _ in range(r.randint(1, 6)))
 
 
-MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
-DAYS = "SUN MON TUE WED THU FRI SAT".split()
+MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
 
 
 def _field(r: random.Random, kind: str) -> str:
@@ -241,29 +248,44 @@ def _field(r: random.Random, kind: str) -> str:
         return _common(r, 0, hi, hi)
     if kind == "month":
         if roll < 0.1:
-            return _broken(r, 1, 12) if r.random() < 0.7 else r.choice(["FOO", "JA", "JAN-", "JANUARY", "DEC-FOO"])
+            return (
+                _broken(r, 1, 12)
+                if r.random() < 0.7
+                else r.choice(["FOO", "JA", "JAN-", "JANUARY", "DEC-FOO"])
+            )
         if roll < 0.35:
             names = r.sample(MONTHS, 2)
             return r.choice([names[0], "-".join(names), ",".join(names), f"{names[0]}/2"]).lower()
         return r.choice(["*", "*", _common(r, 1, 12, 12)])
     if kind == "dom":
         if roll < 0.1:
-            return _broken(r, 1, 31) if r.random() < 0.6 else r.choice(["L,5", "LW,1", "L-31", "L-", "5LW", "32W"])
+            return (
+                _broken(r, 1, 31)
+                if r.random() < 0.6
+                else r.choice(["L,5", "LW,1", "L-31", "L-", "5LW", "32W"])
+            )
         forms = ["L", "LW", f"L-{r.randint(0, 30)}", f"L-{r.randint(0, 30)}W", f"{r.randint(1, 31)}W", "1W",
                  f"{r.randint(28, 31)}W", "0W" if r.random() < 0.1 else "15W", f"{r.randint(25, 31)}", "*"]  # fmt: skip
         return r.choice(forms) if roll < 0.55 else _common(r, 1, 31, 31)
     if kind == "dow":
         if roll < 0.1:
-            return _broken(r, 1, 7) if r.random() < 0.6 else r.choice(["1#6", "2#1,3#2", "MON#", "8L", "FOO"])
+            # Quartz does not range-check the weekday before '#' (0#2, 9#3 and 99#1 are accepted).
+            weird = ["1#6", "2#1,3#2", "MON#", "8L", "FOO", "0#2", "8#1", "9#3", "99#1", "0#5", "MON#+2"]
+            return _broken(r, 1, 7) if r.random() < 0.5 else r.choice(weird)
         day = r.choice(DAYS)
         forms = [f"{r.randint(1, 7)}L", f"{day}L", f"{r.randint(1, 7)}#{r.randint(1, 5)}", f"{day}#{r.randint(1, 5)}",
                  "L", day, f"{day}-{r.choice(DAYS)}", ",".join(r.sample(DAYS, 3)), "MON-FRI", "SAT-MON",
                  f"{r.randint(1, 7)}#{r.randint(1, 5)},{r.randint(1, 7)}"]  # fmt: skip
-        return r.choice(forms).lower() if roll < 0.6 and r.random() < 0.3 else (
-            r.choice(forms) if roll < 0.6 else _common(r, 1, 7, 7))
+        return (
+            r.choice(forms).lower()
+            if roll < 0.6 and r.random() < 0.3
+            else (r.choice(forms) if roll < 0.6 else _common(r, 1, 7, 7))
+        )
     # year
     if roll < 0.1:
-        return r.choice(["2050-2040", "1969", "2100", "2127-2130", "2101/3", "2130/2", "0", "L", "?", "1960-1975"])
+        return r.choice(
+            ["2050-2040", "1969", "2100", "2127-2130", "2101/3", "2130/2", "0", "L", "?", "1960-1975"]
+        )
     year = r.randint(1970, 2099)
     forms = [str(year), f"{year}-{min(year + r.randint(0, 30), 2110)}", f"{year}/{r.randint(1, 12)}", "*",
              f"*/{r.randint(2, 20)}", f"{year},{r.randint(1970, 2099)}", f"{r.randint(2015, 2035)}"]  # fmt: skip
@@ -333,7 +355,9 @@ def generate_after(r: random.Random, tz_name: str) -> int:
         return r.randint(START, END) * 1000
     if roll < 0.92:
         year, month = r.randint(1970, 2099), r.randint(1, 12)
-        edge = datetime(year, month, 1, tzinfo=resolve_zone(tz_name)) - timedelta(seconds=r.randint(1, 200_000))
+        edge = datetime(year, month, 1, tzinfo=resolve_zone(tz_name)) - timedelta(
+            seconds=r.randint(1, 200_000)
+        )
         return to_epoch_ms(edge)
     if roll < 0.97:
         return r.randint(END - 86_400 * 400, END) * 1000

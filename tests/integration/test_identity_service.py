@@ -7,7 +7,7 @@ import random
 import stat
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -60,11 +60,11 @@ def org_count(engine: Engine) -> int:
 
 
 def test_create_and_list_orgs(identity: IdentityService) -> None:
+    second = identity.create_org("Plant B", NOW + timedelta(seconds=1))
     first = identity.create_org(" Plant A ", NOW)
-    second = identity.create_org("Plant B", NOW)
     assert first.name == "Plant A"
     assert first.id != second.id
-    assert identity.list_orgs() == [first, second]
+    assert identity.list_orgs() == [first, second]  # oldest first
 
 
 def test_create_org_rejects_blank_name(identity: IdentityService) -> None:
@@ -162,8 +162,8 @@ def test_list_users_of_unknown_org(identity: IdentityService) -> None:
 def test_create_and_list_apps(identity: IdentityService) -> None:
     a = identity.create_org("A", NOW)
     b = identity.create_org("B", NOW)
+    other = identity.create_app(b.id, "bi", NOW + timedelta(seconds=1))
     app = identity.create_app(a.id, "etl", NOW)
-    other = identity.create_app(b.id, "bi", NOW)
     assert app.org_id == a.id
     assert len(app.access_key) == 36
     assert len(app.secret_key) >= 32
@@ -252,6 +252,8 @@ def test_bootstrap_replaces_a_world_readable_leftover(
 
 
 def test_concurrent_bootstrap_creates_one_org(tmp_path: Path, db_url: str, engine: Engine) -> None:
+    # The schema is migrated once, by the fixture: Alembic's context is process-global, so
+    # migrating from several threads at once is not something separate processes would do.
     settings = settings_for(tmp_path, db_url)
     barrier = threading.Barrier(4)
     results: list[Credentials | None] = []
@@ -259,7 +261,7 @@ def test_concurrent_bootstrap_creates_one_org(tmp_path: Path, db_url: str, engin
 
     def start() -> None:
         # Each "process" has its own engine, as separate servers would.
-        own = migrated_engine(db_url)
+        own = make_engine(db_url)
         try:
             barrier.wait()
             results.append(IdentityService(make_session_factory(own)).bootstrap(settings, NOW))

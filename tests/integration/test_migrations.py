@@ -13,7 +13,6 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, func, inspect, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from flowyard.store import migrate
@@ -204,22 +203,8 @@ def test_upgrade_from_empty_matches_the_models(engine: Engine) -> None:
     assert schema_differences(engine) == []
 
 
-SQLITE_DOWNGRADE_BUG = (
-    "0001 downgrade on SQLite runs with PRAGMA foreign_keys=ON: DROP TABLE directories does an implicit "
-    "DELETE, and the self-referencing parent_id ON DELETE RESTRICT refuses to delete a parent row that "
-    "still has a child, so the downgrade fails with 'FOREIGN KEY constraint failed' as soon as an "
-    "organisation has a sub-directory (env.py should switch foreign keys off around SQLite migrations)"
-)
-
-
 @pytest.mark.parametrize("nested_directories", [False, True], ids=["flat-dirs", "nested-dirs"])
-def test_downgrade_to_base_and_upgrade_again_with_data(
-    engine: Engine, nested_directories: bool, request: pytest.FixtureRequest
-) -> None:
-    if nested_directories and engine.dialect.name == "sqlite":
-        request.applymarker(
-            pytest.mark.xfail(strict=True, raises=IntegrityError, reason=SQLITE_DOWNGRADE_BUG)
-        )
+def test_downgrade_to_base_and_upgrade_again_with_data(engine: Engine, nested_directories: bool) -> None:
     migrate.upgrade(engine)
     insert_data(engine, nested_directories=nested_directories)
     assert_data_intact(engine)

@@ -114,8 +114,8 @@ class Cli:
             transport=httpx.MockTransport(self.server),
         )
 
-    def __call__(self, group: click.Group, *args: str) -> Result:
-        return CliRunner().invoke(group, list(args), obj=ClientProvider(self._factory))
+    def __call__(self, group: click.Group, *args: str, stdin: str | None = None) -> Result:
+        return CliRunner().invoke(group, list(args), input=stdin, obj=ClientProvider(self._factory))
 
 
 @pytest.fixture
@@ -270,6 +270,14 @@ def test_import_json_desc_and_flow_id(cli: Cli, server: MockServer, tmp_path: Pa
     assert json.loads(result.stdout) == {"flowId": 77}
     assert server.body()["desc"] == "hi"
     assert server.body()["flowId"] == 77
+
+
+def test_import_reads_stdin_for_a_dash(cli: Cli, server: MockServer) -> None:
+    server.answers["flows.import"] = {"flowId": 3}
+    result = cli(flows_group, "import", "-", "--name", "n", "--dir", "d", stdin=json.dumps(DEFINITION))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "3\n"
+    assert server.body()["flowJson"] == DEFINITION
 
 
 def test_import_of_the_shared_example_sends_its_flow_json(cli: Cli, server: MockServer) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from flowyard.domain.dag import find_cycle, topological_order
@@ -21,7 +23,7 @@ def test_find_cycle(nodes: list[str], edges: list[tuple[str, str]], cycle: list[
 
 def test_long_chain_does_not_recurse() -> None:
     nodes = [f"t{i}" for i in range(20000)]
-    edges = list(zip(nodes, nodes[1:], strict=False))
+    edges = list(itertools.pairwise(nodes))
     assert find_cycle(nodes, edges) is None
     assert find_cycle(nodes, [*edges, (nodes[-1], nodes[0])]) == [*nodes, nodes[0]]
 

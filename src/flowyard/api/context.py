@@ -71,3 +71,5 @@ class Operation:
     handler: Handler
     versions: frozenset[str] = frozenset({"v2.0", "v2.1"})
     needs_user: bool = True
+    # The 62109 wording of this operation when it differs from "Internal server exception": (V2.1, V2.0).
+    internal_message: tuple[str, str] | None = None

@@ -42,7 +42,7 @@ class Dispatcher:
             return failure(version, error, 413 if "size limit" in error.message else None)
         except Exception:
             log.exception("internal error on %s %s", request.method, request.url.path)
-            return failure(version, InternalError())
+            return failure(version, self._internal_error(request))
 
     async def _handle(self, request: Request, version: str) -> object:
         body = await self._read_body(request)
@@ -71,6 +71,14 @@ class Dispatcher:
                 raise InvalidParameterError("Request size limit exceeded")
             chunks.append(chunk)
         return b"".join(chunks)
+
+    def _internal_error(self, request: Request) -> InternalError:
+        op = self.table.get(
+            (request.path_params.get("resource", ""), request.method, request.query_params.get("action", ""))
+        )
+        if op is None or op.internal_message is None:
+            return InternalError()
+        return InternalError(op.internal_message[0], v20_message=op.internal_message[1])
 
     def _operation(self, request: Request, version: str) -> Operation:
         resource = request.path_params["resource"]

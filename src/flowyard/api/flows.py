@@ -86,7 +86,13 @@ def disable_flow(call: Call) -> str:
 
 
 OPERATIONS = (
-    Operation("flows", "POST", "import", import_flow),
+    Operation(
+        "flows",
+        "POST",
+        "import",
+        import_flow,
+        internal_message=("Failed to create workflow", "Workflow creating failed"),
+    ),
     Operation("flows", "GET", "export", export_flow),
     Operation("flows", "GET", "get", get_flow),
     Operation("flows", "GET", "loadForEdit", get_flow),

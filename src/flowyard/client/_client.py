@@ -22,7 +22,18 @@ from flowyard.errors import ConnectionFailedError
 
 from ._auth import JSON_CONTENT_TYPE, ApimAuth
 from ._credentials import Credentials
-from ._envelope import DEFAULT_API_VERSION, PATH_PREFIXES, ApiVersion, parse_api_version, unwrap
+from ._envelope import (
+    DEFAULT_API_VERSION,
+    PATH_PREFIXES,
+    ApiVersion,
+    expect_dict,
+    expect_list,
+    int_field,
+    parse_api_version,
+    str_field,
+    unexpected,
+    unwrap,
+)
 
 DEFAULT_TIMEOUT_SECONDS: Final = 30.0
 DEFAULT_PAGE_SIZE: Final = 10
@@ -63,7 +74,8 @@ class FlowyardClient:
     that the caller keeps and closes. ``timeout`` only applies to a client
     created here. ``clock`` gives the signing timestamps (tests fake it).
 
-    Usable as a context manager; not bound to a thread, but meant for one.
+    Usable as a context manager. Threads may share one client as they may
+    share an ``httpx.Client``; the token cache is safe for that.
     """
 
     def __init__(
@@ -217,26 +229,28 @@ class FlowyardClient:
         body: dict[str, Any] = {"flowName": flow_name, "desc": desc, "dirId": dir_id, "flowJson": flow_json}
         if flow_id is not None:
             body["flowId"] = flow_id
-        return _int_field(self._call("POST", "flows", "import", body=body), "flowId", "Import Flow")
+        return int_field(self._call("POST", "flows", "import", body=body), "flowId", "Import Flow")
 
     def export_flow(self, flow_id: int) -> dict[str, Any]:
         """Export Flow: the portable FlowDefinition of a flow (what :meth:`import_flow` takes)."""
-        return _dict(self._call("GET", "flows", "export", {"flowId": flow_id}), "Export Flow")
+        return expect_dict(self._call("GET", "flows", "export", {"flowId": flow_id}), "Export Flow")
 
     def get_flow(self, flow_id: int) -> dict[str, Any]:
         """Get Flow: the stored flow (FlowDetail, with ``graph`` and the caller's rights)."""
-        return _dict(self._call("GET", "flows", "get", {"flowId": flow_id}), "Get Flow")
+        return expect_dict(self._call("GET", "flows", "get", {"flowId": flow_id}), "Get Flow")
 
     def load_flow_for_edit(self, flow_id: int) -> dict[str, Any]:
         """Load Flow For Edit: the flow's FlowDetail as an editable draft, for :meth:`save_flow`."""
-        return _dict(self._call("GET", "flows", "loadForEdit", {"flowId": flow_id}), "Load Flow For Edit")
+        return expect_dict(
+            self._call("GET", "flows", "loadForEdit", {"flowId": flow_id}), "Load Flow For Edit"
+        )
 
     def save_flow(self, body: Mapping[str, Any]) -> int:
         """Save Flow: overwrite a flow from its edit model (``id``, ``name``, ``freq``, ``tasks``, ...).
 
         ``body`` is sent as it is (spec 3.18). Returns the saved flow's id.
         """
-        return _int_field(self._call("POST", "flows", "save", body=body), "flowId", "Save Flow")
+        return int_field(self._call("POST", "flows", "save", body=body), "flowId", "Save Flow")
 
     def search_flows(
         self,
@@ -256,7 +270,7 @@ class FlowyardClient:
             "expression": expression,
             "pagination": pagination(self._first_page(page_no), page_size, sorters),
         }
-        return _list(self._call("POST", "flows", "search", body=body), "Search Flow")
+        return expect_list(self._call("POST", "flows", "search", body=body), "Search Flow")
 
     def get_my_flows(self, expression: str | None = None) -> list[dict[str, Any]]:
         """Get My Flow: ``{flowId, flowName, cycle, editable}`` of the flows related to the user.
@@ -265,7 +279,7 @@ class FlowyardClient:
         ``expression`` on V2.1 and ``searchValue`` on V2.0.
         """
         name = "expression" if self._api_version == "v2.1" else "searchValue"
-        return _list(self._call("GET", "flows", "getMyFlow", {name: expression}), "Get My Flow")
+        return expect_list(self._call("GET", "flows", "getMyFlow", {name: expression}), "Get My Flow")
 
     def delete_flow(self, flow_id: int) -> None:
         """Delete Flow (a GET, as in EnOS): remove the flow and its instances."""
@@ -284,24 +298,22 @@ class FlowyardClient:
     def create_directory(self, parent_id: str, dir_name: str) -> str:
         """Create Directory: a sub-directory of ``parent_id``; returns the new directory's id."""
         data = self._call("POST", "directories", "create", body={"parentId": parent_id, "dirName": dir_name})
-        return _str_field(data, "dirId", "Create Directory")
+        return str_field(data, "dirId", "Create Directory")
 
     def list_directories(self) -> list[dict[str, Any]]:
         """List Workflow Directories: the OU's tree (root titled ``"Workflow"``), flows as leaves."""
-        return _list(self._call("GET", "directories", "listWorkFlowDirs"), "List Workflow Directories")
+        return expect_list(self._call("GET", "directories", "listWorkFlowDirs"), "List Workflow Directories")
 
     def get_current_time(self) -> int:
         """Get Current Time: the server clock as Unix epoch milliseconds."""
         data = self._call("GET", "time", "getCurrentTime", as_user=False)
         if isinstance(data, bool) or not isinstance(data, int):
-            raise _unexpected("Get Current Time", data)
+            raise unexpected("Get Current Time", data)
         return data
 
     def get_time_zone(self) -> str:
         """Get Time Zone: the server's zone as EnOS writes it, e.g. ``"GMT+8"``."""
-        return _str_field(
-            self._call("GET", "time", "getTimeZone", as_user=False), "timezone", "Get Time Zone"
-        )
+        return str_field(self._call("GET", "time", "getTimeZone", as_user=False), "timezone", "Get Time Zone")
 
     # -- runs -----------------------------------------------------------------------------------------
 
@@ -311,7 +323,7 @@ class FlowyardClient:
         Returns the new flow instance id.
         """
         body = {"flowId": flow_id, "triggerTime": trigger_time_ms}
-        return _str_field(self._call("POST", "flows", "trigger", body=body), "flowInstanceId", "Trigger Flow")
+        return str_field(self._call("POST", "flows", "trigger", body=body), "flowInstanceId", "Trigger Flow")
 
     def trigger_flow_from_task(self, flow_id: int, task_id: int, trigger_time_ms: int) -> str:
         """Trigger Flow From Task (V2.1 only): run ``task_id`` and its downstream tasks once.
@@ -320,7 +332,7 @@ class FlowyardClient:
         """
         body = {"flowId": flow_id, "taskId": task_id, "triggerTime": trigger_time_ms}
         data = self._call("POST", "flows", "triggerFromTask", body=body)
-        return _str_field(data, "flowInstanceId", "Trigger Flow From Task")
+        return str_field(data, "flowInstanceId", "Trigger Flow From Task")
 
     def update_and_trigger_flow(
         self, flow_id: int, trigger_time_ms: int, parameters: Sequence[Mapping[str, str]]
@@ -335,7 +347,7 @@ class FlowyardClient:
             "parameters": [dict(p) for p in parameters],
         }
         data = self._call("POST", "flows", "updateAndTrigger", body=body)
-        return _str_field(data, "flowInstanceId", "Update And Trigger Flow")
+        return str_field(data, "flowInstanceId", "Update And Trigger Flow")
 
     def cancel_flow_instance(self, flow_instance_id: str) -> None:
         """Cancel Flow Instance: stop a flow instance."""
@@ -344,17 +356,17 @@ class FlowyardClient:
     def get_flow_instance(self, flow_instance_id: str) -> dict[str, Any]:
         """Get Flow Instance: one FlowInstance, with its graph and per-task status."""
         data = self._call("GET", "flowInstances", "get", {"flowInstId": flow_instance_id})
-        return _dict(data, "Get Flow Instance")
+        return expect_dict(data, "Get Flow Instance")
 
     def get_task_instance(self, task_instance_id: str) -> dict[str, Any]:
         """Get Task Instance (V2.1 only): one TaskInstance."""
         data = self._call("GET", "taskInstances", "get", {"taskInstId": task_instance_id})
-        return _dict(data, "Get Task Instance")
+        return expect_dict(data, "Get Task Instance")
 
     def get_task_instance_log(self, task_instance_id: str, max_length: int | None = None) -> str:
         """Get Task Instance Log: the log text, at most ``max_length`` characters (server default 2^20)."""
         query = {"taskInstId": task_instance_id, "maxLength": max_length}
-        return _str_field(self._call("GET", "taskInstances", "getLog", query), "log", "Get Task Instance Log")
+        return str_field(self._call("GET", "taskInstances", "getLog", query), "log", "Get Task Instance Log")
 
     def list_flow_instances(
         self,
@@ -386,41 +398,4 @@ class FlowyardClient:
             "expression": expression,
             "pagination": pagination(self._first_page(page_no), page_size, sorters),
         }
-        return _dict(self._call("POST", "flowInstances", "search", body=body), "List Flow Instances")
-
-
-# -- shapes of data ---------------------------------------------------------------------------------
-
-
-def _unexpected(api: str, data: Any) -> ConnectionFailedError:
-    excerpt = json.dumps(data, ensure_ascii=False)[:200]
-    return ConnectionFailedError(f"unexpected data in the answer to {api}: {excerpt}")
-
-
-def _dict(data: Any, api: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise _unexpected(api, data)
-    return data
-
-
-def _list(data: Any, api: str) -> list[dict[str, Any]]:
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise _unexpected(api, data)
-    return data
-
-
-def _str_field(data: Any, key: str, api: str) -> str:
-    value = _dict(data, api).get(key)
-    if not isinstance(value, str):
-        raise _unexpected(api, data)
-    return value
-
-
-def _int_field(data: Any, key: str, api: str) -> int:
-    """An integer field that EnOS may send as a number or a numeric string."""
-    value = _dict(data, api).get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    raise _unexpected(api, data)
+        return expect_dict(self._call("POST", "flowInstances", "search", body=body), "List Flow Instances")

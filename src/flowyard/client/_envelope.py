@@ -4,7 +4,8 @@ An answer is either an envelope (V2.1 ``{"code": 0, "msg": "OK", "data": ...}``,
 V2.0 ``{"status": 0, "msg": " Success", "data": ...}``) or a failure. This
 module turns an :class:`httpx.Response` into the envelope's ``data`` or raises
 the :mod:`flowyard.errors` class of the answer, so no other module of the
-client looks at status fields.
+client looks at status fields; and it checks that ``data`` has the shape the
+API documents (:func:`expect_dict`, :func:`int_field`, ...).
 """
 
 from __future__ import annotations
@@ -112,3 +113,40 @@ def unwrap(response: httpx.Response, version: ApiVersion) -> Any:
         message = body.get("msg")
         raise error_for_code(code, message if isinstance(message, str) and message else f"EnOS error {code}")
     return body.get("data")
+
+
+# -- shapes of data: an answer whose data does not have the documented shape is not EnOS -------------
+
+
+def unexpected(api: str, data: Any) -> ConnectionFailedError:
+    excerpt = json.dumps(data, ensure_ascii=False)[:200]
+    return ConnectionFailedError(f"unexpected data in the answer to {api}: {excerpt}")
+
+
+def expect_dict(data: Any, api: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise unexpected(api, data)
+    return data
+
+
+def expect_list(data: Any, api: str) -> list[dict[str, Any]]:
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise unexpected(api, data)
+    return data
+
+
+def str_field(data: Any, key: str, api: str) -> str:
+    value = expect_dict(data, api).get(key)
+    if not isinstance(value, str):
+        raise unexpected(api, data)
+    return value
+
+
+def int_field(data: Any, key: str, api: str) -> int:
+    """An integer field that EnOS may send as a number or a numeric string."""
+    value = expect_dict(data, api).get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise unexpected(api, data)

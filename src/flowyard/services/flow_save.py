@@ -106,7 +106,12 @@ def _premise(session: Session, stored: Flow, node: GraphFlowNode) -> ResolvedLin
             raise _bad(f"premise flow {node.flow_id} does not exist")
         if upstream.id == stored.id:
             raise _bad("a flow cannot be a premise of itself")
-        return ResolvedLink("", upstream.id, upstream.id, upstream.name, placement=node.placement)
+        known = next(
+            (link for link in stored.links if not link.is_virtual and link.upstream_flow_id == upstream.id),
+            None,
+        )
+        link_id = known.link_id if known else ""
+        return ResolvedLink(link_id, upstream.id, upstream.id, upstream.name, placement=node.placement)
     for link in stored.links:
         if link.is_virtual and link.node_flow_id == node.flow_id:
             return replace(link, placement=node.placement)
@@ -181,14 +186,22 @@ def build_saved_flow(session: Session, stored: Flow, request: SaveRequest) -> Fl
     relations: list[TaskRelation] = []
     link_relations: list[LinkRelation] = []
     if request.relations is None:
-        relations = [r for r in d.relations if r.source in name_of.values() and r.target in name_of.values()]
-        old_names = dict(zip(d.tasks, stored.task_ids, strict=True))
-        renamed = {task.name: name_of[old_names[task]] for task in d.tasks if old_names[task] in name_of}
-        relations = [replace(r, source=renamed[r.source], target=renamed[r.target]) for r in relations]
+        # Keep every stored edge whose ends survive, under the (possibly new) task names.
+        renamed = {
+            task.name: name_of[tid]
+            for task, tid in zip(d.tasks, stored.task_ids, strict=True)
+            if tid in name_of
+        }
+        kept_links = {p.link_id for p in premises}
+        relations = [
+            replace(r, source=renamed[r.source], target=renamed[r.target])
+            for r in d.relations
+            if r.source in renamed and r.target in renamed
+        ]
         link_relations = [
             replace(lr, target_task_name=renamed[lr.target_task_name])
             for lr in d.link_relations
-            if lr.target_task_name in renamed and any(p.link_id == lr.link_id for p in premises)
+            if lr.target_task_name in renamed and lr.link_id in kept_links
         ]
     else:
         for edge in request.relations:

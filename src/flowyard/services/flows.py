@@ -206,7 +206,7 @@ class FlowService:
             return store.search(session, caller.org_id, expression, sorters, page * size, size)
 
     def mine(self, caller: Caller, expression: str) -> list[FlowListItem]:
-        """Get My Flow: flows the caller owns, created or visits, matching ``expression``."""
+        """Get My Flow: flows the caller owns, created or visits, whose name (ignoring case) or id contains ``expression``."""
         with transaction(self._sessions) as session:
             summaries = store.list_org(session, caller.org_id)
         items: list[FlowListItem] = []
@@ -214,7 +214,7 @@ class FlowService:
             rights = flow_rights(caller, owners=s.owners, visitors=s.visitors, creator=s.creator)
             if not rights.read:
                 continue
-            if expression and expression not in s.name and expression not in str(s.id):
+            if expression and expression.lower() not in s.name.lower() and expression not in str(s.id):
                 continue
             items.append(FlowListItem(summary=s, editable=rights.edit))
         return items

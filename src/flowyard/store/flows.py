@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, cast, delete, or_, select, update
+from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from flowyard.domain.flows import (
@@ -400,17 +400,20 @@ def search(
     offset: int,
     limit: int,
 ) -> list[FlowSummary]:
-    """Flows of ``org_id`` whose id or name contains ``expression``; sorters are (column, descending)."""
+    """Flows of ``org_id`` whose id or name contains ``expression`` (ignoring case); sorters are (column, descending)."""
     query = select(m.Flow).where(m.Flow.org_id == org_id)
     if expression:
         pattern = "%" + expression.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
             or_(
-                m.Flow.name.like(pattern, escape="\\"),
+                func.lower(m.Flow.name).like(pattern.lower(), escape="\\"),
                 cast(m.Flow.id, String).like(pattern, escape="\\"),
             )
         )
-    order = [SORT_COLUMNS[col].desc() if desc else SORT_COLUMNS[col].asc() for col, desc in sorters]
+    # Flows without a start date sort last in both directions, on every backend.
+    order = [
+        (SORT_COLUMNS[col].desc() if desc else SORT_COLUMNS[col].asc()).nulls_last() for col, desc in sorters
+    ]
     query = query.order_by(*order, m.Flow.id).offset(offset).limit(limit)
     return [_summary(r) for r in session.execute(query).scalars()]
 

@@ -128,7 +128,15 @@ def time_after_strict(fields: CronFields, rules: ZoneRules, after_ms: int) -> in
         if state in seen:
             raise QuartzWouldLoop("the calendar returned to an earlier state")
         seen.add(state)
-        if cl.get_year() > _YEAR_LIMIT:
+        year = cl.get_year()
+        if year > _YEAR_LIMIT:
+            return None
+        if year > fields.max_year + 1:
+            # Shortcut with the same answer: a result always passes the month step's
+            # "year > max_year" check unchanged, and the walk never moves back more than about
+            # a month (lenient day 0/-1/-2 from W), so from here Quartz can only end with null.
+            # Without it an expression whose day step always moves on (``? * 9#3``) walks
+            # month by month to year 2999.
             return None
 
         # Second.

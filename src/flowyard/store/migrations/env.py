@@ -11,12 +11,23 @@ engine = context.config.attributes["engine"]
 assert isinstance(engine, Engine)
 
 with engine.connect() as connection:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Table rebuilds and drops must not cascade or trip RESTRICT keys. The pragma only takes
+        # effect outside a transaction, so it is set on the raw connection before Alembic begins.
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migration left rows that break foreign keys: {broken[:5]}")
     connection.commit()
+    if sqlite:
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
