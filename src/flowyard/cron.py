@@ -1,7 +1,8 @@
 """Quartz-compatible cron expressions: the public facade of :mod:`flowyard.domain.cron`.
 
->>> from datetime import datetime, timezone
->>> [t.isoformat() for t in next_fire_times("0 0 12 ? * MON-FRI", datetime(2024, 3, 1, tzinfo=timezone.utc), 2, "UTC")]
+>>> from datetime import UTC, datetime
+>>> start = datetime(2024, 3, 1, tzinfo=UTC)
+>>> [t.isoformat() for t in next_fire_times("0 0 12 ? * MON-FRI", start, 2, "UTC")]
 ['2024-03-01T12:00:00+00:00', '2024-03-04T12:00:00+00:00']
 """
 

@@ -6,6 +6,7 @@ import fcntl
 import logging
 import os
 from pathlib import Path
+from types import FrameType
 from typing import IO
 
 import uvicorn
@@ -59,18 +60,29 @@ def lock_embedded_database(settings: Settings) -> IO[str] | None:
     return handle
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that SIGINT/SIGTERM mean "stop cleanly, exit 0".
+
+    uvicorn drains requests on a signal and then raises the signal again, so
+    the process would die with -15; a stop that was asked for and completed
+    is a success, for systemd and for scripts alike.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+
 def serve(settings: Settings) -> None:
     """Start the API and block until SIGINT or SIGTERM; uvicorn drains requests and exits cleanly."""
     lock = lock_embedded_database(settings)
     try:
         app = create_app(settings)
         if app.state.credentials is not None:
-            print(
-                f"Created the first organisation and admin; credentials written to {settings.credentials_path}"
-            )
+            print(f"Created the first organisation and admin; credentials in {settings.credentials_path}")
         else:
             print(
-                f"Using existing database; credentials (if this server made them) are in {settings.credentials_path}"
+                f"Using the existing database; credentials (if it made them) in {settings.credentials_path}"
             )
         if not settings.auth:
             log.warning(
@@ -81,9 +93,10 @@ def serve(settings: Settings) -> None:
             )
             print("WARNING: authentication is OFF (--no-auth); every request is trusted.")
         print(f"Flowyard API listening on http://{settings.host}:{settings.port}", flush=True)
-        uvicorn.run(
+        config = uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False
         )
+        _Server(config).run()
     finally:
         if lock is not None:
             lock.close()

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from flowyard.errors import InternalError, InvalidParameterError, InvalidUserError
-from flowyard.services.identity import Credentials, IdentityService, server_url
+from flowyard.credentials import Credentials
+from flowyard.services.identity import IdentityService, server_url
 from flowyard.settings import Settings, load_settings
 from flowyard.store import identity as store
 from flowyard.store import models
@@ -325,8 +326,8 @@ def test_server_url(tmp_path: Path, host: str, port: int, url: str) -> None:
 def test_credentials_load_rejects_incomplete_file(tmp_path: Path) -> None:
     path = tmp_path / "credentials.json"
     path.write_text(json.dumps({"url": "http://x", "orgId": "o1"}))
-    with pytest.raises(InvalidParameterError, match=r"must hold the string keys url, orgId, userId"):
+    with pytest.raises(InvalidParameterError, match=r"credentials.json: missing userId"):
         Credentials.load(path)
     path.write_text("{not json")
-    with pytest.raises(InvalidParameterError, match=r"^Cannot read credentials file"):
+    with pytest.raises(InvalidParameterError, match=r"^credentials file .* is not valid JSON"):
         Credentials.load(path)

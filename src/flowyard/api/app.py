@@ -8,11 +8,14 @@ test) can read the credentials as soon as it returns.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,6 +38,8 @@ from flowyard.settings import Settings
 from flowyard.store.db import make_engine, make_session_factory
 from flowyard.store.migrate import upgrade
 
+log = logging.getLogger("flowyard.api")
+
 OPERATIONS = flows.OPERATIONS + directories.OPERATIONS
 PREFIXES = ("/dataflow-batch-service/v2.0", "/batch-processing-service/v2.1")
 
@@ -54,11 +59,30 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return failure(version, InternalError(), 500)
 
 
-def _lifespan(engine: Engine) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+PURGE_INTERVAL_SECONDS = 600.0
+
+
+def _lifespan(
+    engine: Engine, auth: AuthService, clock: Clock
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """Housekeeping while the app runs: purge expired tokens and replay records; dispose the engine."""
+
+    async def purge_forever() -> None:
+        while True:
+            try:
+                await run_in_threadpool(auth.purge_expired, clock.now())
+            except Exception:  # housekeeping must never take the server down
+                log.exception("purging expired tokens and nonces failed")
+            await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+        task = asyncio.create_task(purge_forever())
+        try:
+            yield
+        finally:
+            task.cancel()
+            engine.dispose()
 
     return lifespan
 
@@ -98,7 +122,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _http_error},
-        lifespan=_lifespan(engine),
+        lifespan=_lifespan(engine, auth, clock),
     )
     app.state.ctx = ctx
     app.state.credentials = credentials

@@ -9,13 +9,12 @@ thread. Every outcome, including a crash, is an EnOS envelope.
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flowyard.api.auth import authenticate
+from flowyard.api.auth import authenticate, signed_query
 from flowyard.api.context import ApiContext, Call, Operation
 from flowyard.api.envelope import failure, success, version_of
 from flowyard.api.wire import Reader, parse_json_body
@@ -50,7 +49,7 @@ class Dispatcher:
         if self.ctx.settings.auth:
             principal = await authenticate(request, body, self.ctx.auth, self.ctx.clock)
         op = self._operation(request, version)
-        query = dict(parse_qsl(request.scope.get("query_string", b"").decode("utf-8", "replace"), True))
+        query = dict(signed_query(request))  # parsed exactly as the signature check parsed it
         reader = Reader(parse_json_body(body) if request.method == "POST" else {}, "")
         now = self.ctx.clock.now()
         caller = None

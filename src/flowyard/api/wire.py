@@ -143,7 +143,9 @@ class Reader:
             raise InvalidParameterError(f"Invalid parameter: {self.at(name)} is required")
         return value
 
-    def str(self, name: builtins.str, default: builtins.str | None = None, *aliases: builtins.str) -> builtins.str:
+    def str(
+        self, name: builtins.str, default: builtins.str | None = None, *aliases: builtins.str
+    ) -> builtins.str:
         value = self.raw(name, *aliases)
         if value is None:
             if default is None:
@@ -155,7 +157,9 @@ class Reader:
         value = self.raw(name, *aliases)
         return None if value is None else to_str(value, self.at(name))
 
-    def int(self, name: builtins.str, default: builtins.int | None = None, *aliases: builtins.str) -> builtins.int:
+    def int(
+        self, name: builtins.str, default: builtins.int | None = None, *aliases: builtins.str
+    ) -> builtins.int:
         value = self.raw(name, *aliases)
         if value is None or value == "":
             if default is None:

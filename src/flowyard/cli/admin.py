@@ -66,6 +66,8 @@ def _reports_errors(command: Callable[P, None]) -> Callable[P, None]:
             _fail(InvalidParameterError(f"Invalid settings: {exc}"))
         except SQLAlchemyError as exc:
             _fail(InternalError(f"Database error: {exc}"))
+        except OSError as exc:  # e.g. the data directory cannot be created
+            _fail(InternalError(f"I/O error: {exc}"))
 
     return wrapper
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import click
@@ -51,7 +51,7 @@ def local_zone_name() -> str:
 
 def _parse_after(text: str | None, zone: tzinfo) -> datetime:
     if text is None:
-        return datetime.now(timezone.utc)  # the CLI reads the clock; the library never does
+        return datetime.now(UTC)  # the CLI reads the clock; the library never does
     if _EPOCH_MS.fullmatch(text.strip()):
         return from_epoch_ms(int(text), zone)
     try:
@@ -70,15 +70,30 @@ def cron_group() -> None:
 
 @cron_group.command("next")
 @click.argument("expression")
-@click.option("--after", "after_text", metavar="ISO|EPOCH_MS",
-              help="Start after this instant: ISO-8601 (naive = in --tz) or epoch milliseconds. Default: now.")
-@click.option("--count", type=click.IntRange(0, 100_000), default=5, show_default=True,
-              help="How many fire times to print.")
-@click.option("--tz", "tz_name", metavar="TZ",
-              help="IANA zone (Europe/Berlin) or GMT+8-style offset. Default: the local zone.")
+@click.option(
+    "--after",
+    "after_text",
+    metavar="ISO|EPOCH_MS",
+    help="Start after this instant: ISO-8601 (naive: in --tz) or epoch milliseconds. [default: now]",
+)
+@click.option(
+    "--count",
+    type=click.IntRange(0, 100_000),
+    default=5,
+    show_default=True,
+    help="How many fire times to print.",
+)
+@click.option(
+    "--tz",
+    "tz_name",
+    metavar="TZ",
+    help="IANA zone (Europe/Berlin) or GMT+8-style offset. Default: the local zone.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document instead of lines.")
-def next_command(expression: str, after_text: str | None, count: int, tz_name: str | None, as_json: bool) -> None:
-    """Print the next fire times of EXPRESSION (Quartz 2.3.2 semantics)."""  # fmt: skip
+def next_command(
+    expression: str, after_text: str | None, count: int, tz_name: str | None, as_json: bool
+) -> None:
+    """Print the next fire times of EXPRESSION (Quartz 2.3.2 semantics)."""
     name = tz_name or local_zone_name()
     try:
         zone = resolve_zone(name)

@@ -31,6 +31,7 @@ The transport is swappable (``transport=httpx.MockTransport(...)``, or
 tests need no sockets.
 """
 
+from flowyard.credentials import Credentials, default_credentials_path
 from flowyard.errors import (
     AuthError,
     ConnectionFailedError,
@@ -46,7 +47,6 @@ from flowyard.errors import (
 
 from ._auth import ApimAuth
 from ._client import FlowyardClient
-from ._credentials import Credentials, default_credentials_path
 from ._envelope import API_VERSIONS, ApiVersion
 
 __all__ = [

@@ -18,10 +18,10 @@ from typing import Any, Final, Literal
 import httpx
 
 from flowyard.clock import Clock
+from flowyard.credentials import Credentials
 from flowyard.errors import ConnectionFailedError
 
 from ._auth import JSON_CONTENT_TYPE, ApimAuth
-from ._credentials import Credentials
 from ._envelope import (
     DEFAULT_API_VERSION,
     PATH_PREFIXES,

@@ -206,7 +206,10 @@ class FlowService:
             return store.search(session, caller.org_id, expression, sorters, page * size, size)
 
     def mine(self, caller: Caller, expression: str) -> list[FlowListItem]:
-        """Get My Flow: flows the caller owns, created or visits, whose name (ignoring case) or id contains ``expression``."""
+        """Get My Flow: flows the caller owns, created or visits, whose name or id contains ``expression``.
+
+        Names match ignoring case, like Search Flow.
+        """
         with transaction(self._sessions) as session:
             summaries = store.list_org(session, caller.org_id)
         items: list[FlowListItem] = []

@@ -11,18 +11,17 @@ Errors: unknown or invalid input is :class:`~flowyard.errors.InvalidParameterErr
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from flowyard.credentials import Credentials
 from flowyard.domain.identity import (
     Application,
     Organization,
@@ -48,44 +47,6 @@ BOOTSTRAP_APP_NAME = "flowyard-admin"
 _ID_ATTEMPTS = 8
 # Hosts that mean "every interface": a client must connect to loopback instead.
 _WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What a client needs to call this server: the content of ``credentials.json``."""
-
-    url: str
-    org_id: str
-    user_id: str
-    username: str
-    access_key: str
-    secret_key: str
-
-    def to_json(self) -> str:
-        """The file format: exactly the keys url, orgId, userId, username, accessKey, secretKey."""
-        document = {
-            "url": self.url,
-            "orgId": self.org_id,
-            "userId": self.user_id,
-            "username": self.username,
-            "accessKey": self.access_key,
-            "secretKey": self.secret_key,
-        }
-        return json.dumps(document, indent=2) + "\n"
-
-    @classmethod
-    def load(cls, path: Path) -> Credentials:
-        """Read a credentials file; a missing key or a non-string value is a 62102 error."""
-        try:
-            document: Any = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InvalidParameterError(f"Cannot read credentials file {path}: {exc}") from exc
-        keys = ("url", "orgId", "userId", "username", "accessKey", "secretKey")
-        if not isinstance(document, dict) or not all(isinstance(document.get(key), str) for key in keys):
-            raise InvalidParameterError(
-                f"Credentials file {path} must hold the string keys {', '.join(keys)}"
-            )
-        return cls(*(document[key] for key in keys))
 
 
 def server_url(settings: Settings) -> str:

@@ -400,7 +400,10 @@ def search(
     offset: int,
     limit: int,
 ) -> list[FlowSummary]:
-    """Flows of ``org_id`` whose id or name contains ``expression`` (ignoring case); sorters are (column, descending)."""
+    """Flows of ``org_id`` whose id or name contains ``expression`` (ignoring case).
+
+    ``sorters`` are (column, descending) pairs.
+    """
     query = select(m.Flow).where(m.Flow.org_id == org_id)
     if expression:
         pattern = "%" + expression.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

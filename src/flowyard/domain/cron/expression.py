@@ -28,8 +28,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Final
 
-from .errors import CronError
-from .fields import CronFields, parse_fields
+from .fields import parse_fields
+from .model import CronError, CronFields
 from .schedule import time_after
 from .zones import resolve_zone, rules_for
 

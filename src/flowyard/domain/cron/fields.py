@@ -17,58 +17,45 @@ accepts" means reproducing them.  The ones worth knowing (all verified against Q
 * The year field is not range-checked at all; a year range must not be descending, and year sets
   stop at ``max_year`` (Quartz's ``MAX_YEAR``; see :mod:`flowyard.domain.cron.expression`).
 
-Deliberate deviation: a field that selects no values at all (``,`` or ``L`` in the seconds field,
-for instance) is rejected here.  Quartz accepts such an expression and then throws
-``NoSuchElementException`` from every ``getTimeAfter`` call (or, for the year field, never fires).
+Deliberate deviation: a field selecting no values at all (``,``, or ``L`` in seconds) is rejected;
+Quartz accepts it, then fails every evaluation (see :mod:`flowyard.domain.cron.expression`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from typing import Final
 
-from .errors import CronError
+from .model import (
+    ALL_SPEC,
+    DAY_OF_MONTH,
+    DAY_OF_WEEK,
+    FIELD_NAMES,
+    HOUR,
+    MINUTE,
+    MONTH,
+    NO_SPEC,
+    SECOND,
+    YEAR,
+    CronError,
+    CronFields,
+)
 
-__all__ = ["FIELD_NAMES", "CronFields", "parse_fields"]
+__all__ = ["parse_fields"]
 
-SECOND, MINUTE, HOUR, DAY_OF_MONTH, MONTH, DAY_OF_WEEK, YEAR = range(7)
-FIELD_NAMES: Final = ("second", "minute", "hour", "day-of-month", "month", "day-of-week", "year")
-ALL_SPEC: Final = 99  # Quartz's marker for '*'
-NO_SPEC: Final = 98  # Quartz's marker for '?'
-
-_MONTHS: Final = {name: i for i, name in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])}
-_DAYS: Final = {name: i + 1 for i, name in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
+_MONTH_NAMES: Final = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_MONTHS: Final = {name: i for i, name in enumerate(_MONTH_NAMES)}  # 0-based, as in Quartz's monthMap
+_DAYS: Final = {name: i + 1 for i, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}
 # Inclusive bounds used by Quartz's range check and its default range per field (year: see below).
 _BOUNDS: Final = ((0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (1, 7))
 _WRAP: Final = (60, 60, 24, 31, 12, 7)  # modulus for descending ranges such as 22-2 or FRI-MON
 _INCREMENT_MAX: Final = {SECOND: 59, MINUTE: 59, HOUR: 23, DAY_OF_MONTH: 31, DAY_OF_WEEK: 7, MONTH: 12}
 _L_OFFSET: Final = re.compile(r"L-[0-9]*W?")
 _TRIM: Final = "".join(chr(i) for i in range(33))  # String.trim() strips every char <= U+0020
-_INT_MAX: Final = 2**31 - 1
 
 
-@dataclass(frozen=True, slots=True)
-class CronFields:
-    """The parsed form of an expression: sorted value sets (with Quartz's 98/99 markers) and flags."""
-
-    seconds: tuple[int, ...]
-    minutes: tuple[int, ...]
-    hours: tuple[int, ...]
-    days_of_month: tuple[int, ...]
-    months: tuple[int, ...]
-    days_of_week: tuple[int, ...]
-    years: tuple[int, ...]
-    last_day_of_month: bool
-    last_day_offset: int
-    nearest_weekday: bool
-    last_day_of_week: bool
-    nth_day_of_week: int
-    max_year: int
-
-
-class _Fail(Exception):
+class _FieldError(Exception):
     """Internal: a parse failure in the current field; ``parse_fields`` adds the context."""
 
 
@@ -76,22 +63,22 @@ def _java_int(text: str) -> int:
     """``Integer.parseInt``: optional sign, at least one decimal digit, 32-bit signed range."""
     body = text[1:] if text[:1] in ("+", "-") else text
     if not body:
-        raise _Fail(f"expected a number, found {text!r}" if text else "expected a number")
+        raise _FieldError(f"expected a number, found {text!r}" if text else "expected a number")
     value = 0
     for ch in body:
         digit = unicodedata.decimal(ch, -1)
         if digit < 0:
-            raise _Fail(f"expected a number, found {text!r}")
+            raise _FieldError(f"expected a number, found {text!r}")
         value = value * 10 + digit
     value = -value if text[0] == "-" else value
-    if not -(2**31) <= value <= _INT_MAX:
-        raise _Fail(f"number {text} is too large")
+    if not -(2**31) <= value < 2**31:
+        raise _FieldError(f"number {text} is too large")
     return value
 
 
 def _char(s: str, i: int) -> str:
     if i >= len(s):
-        raise _Fail(f"unexpected end of value {s!r}")
+        raise _FieldError(f"unexpected end of value {s!r}")
     return s[i]
 
 
@@ -126,10 +113,10 @@ class _Builder:
     def _nth(self, text: str) -> int:
         try:
             nth = _java_int(text)
-        except _Fail:
+        except _FieldError:
             nth = 0
         if not 1 <= nth <= 5:
-            raise _Fail(f"'#' must be followed by a number between 1 and 5, found {text!r}")
+            raise _FieldError(f"'#' must be followed by a number between 1 and 5, found {text!r}")
         return nth
 
     def store(self, s: str, field: int) -> None:
@@ -158,27 +145,27 @@ class _Builder:
                 val, i = self._value(val, s, i)
             self._check_next(i, s, val, field)
         else:
-            raise _Fail(f"unexpected character {c!r} in {s!r}")
+            raise _FieldError(f"unexpected character {c!r} in {s!r}")
 
     def _store_name(self, s: str, i: int, field: int) -> None:
         sub = s[i : i + 3]
         if len(sub) < 3:
-            raise _Fail(f"unexpected end of value {s!r}")
+            raise _FieldError(f"unexpected end of value {s!r}")
         end = -1
         if field == MONTH:
             start = _MONTHS.get(sub, -1) + 1
             if start <= 0:
-                raise _Fail(f"invalid month name {sub!r}, expected JAN-DEC")
+                raise _FieldError(f"invalid month name {sub!r}, expected JAN-DEC")
             if len(s) > i + 3 and s[i + 3] == "-":
                 i += 4
                 sub = s[i : i + 3]
                 end = _MONTHS.get(sub, -1) + 1 if len(sub) == 3 else 0
                 if end <= 0:
-                    raise _Fail(f"invalid month name {sub!r}, expected JAN-DEC")
+                    raise _FieldError(f"invalid month name {sub!r}, expected JAN-DEC")
         elif field == DAY_OF_WEEK:
             start = _DAYS.get(sub, -1)
             if start < 0:
-                raise _Fail(f"invalid day name {sub!r}, expected SUN-SAT")
+                raise _FieldError(f"invalid day name {sub!r}, expected SUN-SAT")
             if len(s) > i + 3:
                 c = s[i + 3]
                 if c == "-":
@@ -186,28 +173,28 @@ class _Builder:
                     sub = s[i : i + 3]
                     end = _DAYS.get(sub, -1) if len(sub) == 3 else -1
                     if end < 0:
-                        raise _Fail(f"invalid day name {sub!r}, expected SUN-SAT")
+                        raise _FieldError(f"invalid day name {sub!r}, expected SUN-SAT")
                 elif c == "#":
                     self.nth_day_of_week = self._nth(s[i + 4 :])
                 elif c == "L":
                     self.last_day_of_week = True
         else:
-            raise _Fail(f"names are not allowed here: {s!r}")
+            raise _FieldError(f"names are not allowed here: {s!r}")
         self.add(start, end, 1 if end != -1 else 0, field)
 
     def _store_no_spec(self, s: str, i: int, field: int) -> None:
         i += 1
         # Quartz's own (odd) test: a single trailing character after '?' is ignored.
         if i + 1 < len(s) and s[i] != " " and s[i + 1] != "\t":
-            raise _Fail(f"illegal character after '?': {s[i]!r}")
+            raise _FieldError(f"illegal character after '?': {s[i]!r}")
         if field not in (DAY_OF_MONTH, DAY_OF_WEEK):
-            raise _Fail("'?' is only allowed in day-of-month or day-of-week")
+            raise _FieldError("'?' is only allowed in day-of-month or day-of-week")
         if field == DAY_OF_WEEK and not self.last_day_of_month:
             dom = self.sets[DAY_OF_MONTH]
             if not dom:
-                raise _Fail("day-of-month selects no values")
+                raise _FieldError("day-of-month selects no values")
             if max(dom) == NO_SPEC:
-                raise _Fail("'?' cannot be used in both day-of-month and day-of-week")
+                raise _FieldError("'?' cannot be used in both day-of-month and day-of-week")
         self.add(NO_SPEC, -1, 0, field)
 
     def _store_all(self, s: str, i: int, field: int) -> None:
@@ -216,14 +203,14 @@ class _Builder:
             self.add(ALL_SPEC, -1, 0, field)
             return
         if c == "/" and (i + 1 >= len(s) or s[i + 1] in " \t"):
-            raise _Fail("'/' must be followed by an integer")
+            raise _FieldError("'/' must be followed by an integer")
         if c == "*":
             i += 1
         incr = 1
         if s[i] == "/":
             i += 1
             if i >= len(s):
-                raise _Fail("'/' must be followed by an integer")
+                raise _FieldError("'/' must be followed by an integer")
             incr = _java_int(s[i:])  # getNumericValue reads to the end of the item
             self._check_increment(incr, field)
         self.add(ALL_SPEC, -1, incr, field)
@@ -238,7 +225,7 @@ class _Builder:
             if s[i] == "-":
                 self.last_day_offset, i = self._value(0, s, i + 1)
                 if self.last_day_offset > 30:
-                    raise _Fail(f"offset from last day must be <= 30, found {self.last_day_offset}")
+                    raise _FieldError(f"offset from last day must be <= 30, found {self.last_day_offset}")
             if len(s) > i and s[i] == "W":
                 self.nearest_weekday = True
 
@@ -250,21 +237,21 @@ class _Builder:
         c = s[i]
         if c == "L":
             if field != DAY_OF_WEEK:
-                raise _Fail(f"'L' after a number is only allowed in day-of-week, not in {name}")
+                raise _FieldError(f"'L' after a number is only allowed in day-of-week, not in {name}")
             if not 1 <= val <= 7:
-                raise _Fail(f"day-of-week value {val} out of range 1-7")
+                raise _FieldError(f"day-of-week value {val} out of range 1-7")
             self.last_day_of_week = True
             self.sets[field].add(val)
         elif c == "W":
             if field != DAY_OF_MONTH:
-                raise _Fail(f"'W' is only allowed in day-of-month, not in {name}")
+                raise _FieldError(f"'W' is only allowed in day-of-month, not in {name}")
             if val > 31:
-                raise _Fail(f"'W' needs a day-of-month value of at most 31, found {val}")
+                raise _FieldError(f"'W' needs a day-of-month value of at most 31, found {val}")
             self.nearest_weekday = True
             self.sets[field].add(val)
         elif c == "#":
             if field != DAY_OF_WEEK:
-                raise _Fail(f"'#' is only allowed in day-of-week, not in {name}")
+                raise _FieldError(f"'#' is only allowed in day-of-week, not in {name}")
             self.nth_day_of_week = self._nth(s[i + 1 :])
             self.sets[field].add(val)
         elif c == "-":
@@ -285,12 +272,12 @@ class _Builder:
                 self.add(val, end, 1, field)
         elif c == "/":
             if i + 1 >= len(s) or s[i + 1] in " \t":
-                raise _Fail("'/' must be followed by an integer")
+                raise _FieldError("'/' must be followed by an integer")
             incr = _java_int(s[i + 1])
             i += 2
             if i < len(s):
                 if not _is_digit(s[i]):
-                    raise _Fail(f"unexpected character {s[i]!r} after '/'")
+                    raise _FieldError(f"unexpected character {s[i]!r} after '/'")
                 incr, i = self._value(incr, s, i)
             self._check_increment(incr, field)
             self.add(val, -1, incr, field)
@@ -300,7 +287,7 @@ class _Builder:
     def _check_increment(self, incr: int, field: int) -> None:
         limit = _INCREMENT_MAX.get(field)
         if limit is not None and incr > limit:
-            raise _Fail(f"{FIELD_NAMES[field]} increment {incr} out of range 1-{limit}")
+            raise _FieldError(f"{FIELD_NAMES[field]} increment {incr} out of range 1-{limit}")
 
     def add(self, val: int, end: int, incr: int, field: int) -> None:
         """addToSet: range-check, then add one value or a (possibly wrapping) stepped range."""
@@ -314,7 +301,7 @@ class _Builder:
             low_ok = val != 0 if field == DAY_OF_WEEK else val >= lo  # Quartz only rejects 0 here
             for bad in (val if not (low_ok and val <= hi) else None, end if end > hi else None):
                 if bad is not None:
-                    raise _Fail(f"{FIELD_NAMES[field]} value {bad} out of range {lo}-{hi}")
+                    raise _FieldError(f"{FIELD_NAMES[field]} value {bad} out of range {lo}-{hi}")
         if incr in (0, -1) and val != ALL_SPEC:
             target.add(val if val != -1 else NO_SPEC)
             return
@@ -325,7 +312,7 @@ class _Builder:
             start = 1970 if val in (-1, ALL_SPEC) else val
             stop = self.max_year if end == -1 else end
             if stop < start:
-                raise _Fail("start year must be less than stop year")
+                raise _FieldError("start year must be less than stop year")
             self._add_years(start, stop, incr)
             return
         lo, hi = _BOUNDS[field]
@@ -335,12 +322,11 @@ class _Builder:
         if stop < start:
             wrap = _WRAP[field]
             stop += wrap
-        for v in range(start, stop + 1, incr):
-            if wrap:
-                v %= wrap
-                if v == 0 and field in (MONTH, DAY_OF_WEEK, DAY_OF_MONTH):
-                    v = wrap
-            target.add(v)
+        for raw in range(start, stop + 1, incr):
+            value = raw % wrap if wrap else raw
+            if wrap and value == 0 and field in (MONTH, DAY_OF_WEEK, DAY_OF_MONTH):
+                value = wrap  # 1-based fields: the wrap of 12 is December, not 0
+            target.add(value)
 
     def _add_years(self, start: int, stop: int, incr: int) -> None:
         # Years beyond max_year can never fire; keep only the first of them so that a huge range
@@ -363,15 +349,15 @@ def parse_fields(expression: str, max_year: int) -> CronFields:
             token = raw.strip(_TRIM)
             has_list = len(token) > 1 and "," in token
             if field == DAY_OF_MONTH and "L" in token and has_list:
-                raise _Fail("'L' and 'LW' cannot be combined with other days of the month")
+                raise _FieldError("'L' and 'LW' cannot be combined with other days of the month")
             if field == DAY_OF_WEEK and "L" in token and has_list:
-                raise _Fail("'L' cannot be combined with other days of the week")
+                raise _FieldError("'L' cannot be combined with other days of the week")
             if field == DAY_OF_WEEK and token.count("#") > 1:
-                raise _Fail("only one '#' (nth day) value is supported")
+                raise _FieldError("only one '#' (nth day) value is supported")
             for item in token.split(","):
                 if item:
                     builder.store(item, field)
-    except _Fail as exc:
+    except _FieldError as exc:
         name = FIELD_NAMES[field]
         reason = str(exc) if str(exc).startswith(name) else f"{name} field: {exc}"
         raise CronError(expression, reason, name) from None
@@ -395,8 +381,15 @@ def parse_fields(expression: str, max_year: int) -> CronFields:
         if not values and not (index == DAY_OF_MONTH and builder.last_day_of_month):
             name = FIELD_NAMES[index]
             raise CronError(expression, f"{name} field selects no values", name)
+    seconds, minutes, hours, doms, months, dows, years = (tuple(sorted(values)) for values in sets)
     return CronFields(
-        *(tuple(sorted(values)) for values in sets),
+        seconds=seconds,
+        minutes=minutes,
+        hours=hours,
+        days_of_month=doms,
+        months=months,
+        days_of_week=dows,
+        years=years,
         last_day_of_month=builder.last_day_of_month,
         last_day_offset=builder.last_day_offset,
         nearest_weekday=builder.nearest_weekday,

@@ -24,11 +24,11 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Final
 
-from .fields import NO_SPEC, CronFields
 from .jcalendar import JavaCalendar, last_day_of_month
+from .model import NO_SPEC, CronFields
 from .zones import ZoneRules
 
-__all__ = ["QuartzWouldLoop", "time_after", "time_after_strict"]
+__all__ = ["QuartzLoopError", "time_after", "time_after_strict"]
 
 _SATURDAY: Final = 7
 _SUNDAY: Final = 1
@@ -36,7 +36,7 @@ _YEAR_LIMIT: Final = 2999  # Quartz's own "prevent endless loop" bound
 _MAX_STEPS: Final = 200_000  # safety net only; real schedules need a few thousand steps at most
 
 
-class QuartzWouldLoop(RuntimeError):
+class QuartzLoopError(RuntimeError):
     """Raised by :func:`time_after_strict` when Quartz's walk would never terminate."""
 
 
@@ -106,12 +106,12 @@ def time_after(fields: CronFields, rules: ZoneRules, after_ms: int) -> int | Non
     """
     try:
         return time_after_strict(fields, rules, after_ms)
-    except QuartzWouldLoop:
+    except QuartzLoopError:
         return None
 
 
 def time_after_strict(fields: CronFields, rules: ZoneRules, after_ms: int) -> int | None:
-    """Like :func:`time_after`, but raise :class:`QuartzWouldLoop` where Quartz never returns."""
+    """Like :func:`time_after`, but raise :class:`QuartzLoopError` where Quartz never returns."""
     seconds, minutes, hours = fields.seconds, fields.minutes, fields.hours
     doms, months, dows, years = fields.days_of_month, fields.months, fields.days_of_week, fields.years
     by_day_of_month = NO_SPEC not in doms and NO_SPEC in dows
@@ -126,7 +126,7 @@ def time_after_strict(fields: CronFields, rules: ZoneRules, after_ms: int) -> in
     for _ in range(_MAX_STEPS):
         state = cl.state()
         if state in seen:
-            raise QuartzWouldLoop("the calendar returned to an earlier state")
+            raise QuartzLoopError("the calendar returned to an earlier state")
         seen.add(state)
         year = cl.get_year()
         if year > _YEAR_LIMIT:
@@ -217,7 +217,7 @@ def time_after_strict(fields: CronFields, rules: ZoneRules, after_ms: int) -> in
             continue
         cl.set_year(year)
         return cl.time()
-    raise QuartzWouldLoop(f"no result after {_MAX_STEPS} steps")
+    raise QuartzLoopError(f"no result after {_MAX_STEPS} steps")
 
 
 def _day_of_month_step(

@@ -61,6 +61,18 @@ class Credentials:
         """True when requests are to be signed."""
         return self.access_key is not None
 
+    def to_json(self) -> str:
+        """The file format: the keys url, orgId, userId, username, accessKey, secretKey."""
+        document = {
+            "url": self.url,
+            "orgId": self.org_id,
+            "userId": self.user_id,
+            "username": self.username,
+            "accessKey": self.access_key,
+            "secretKey": self.secret_key,
+        }
+        return json.dumps(document, indent=2) + "\n"
+
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], *, source: str = "credentials") -> Credentials:
         """Build from the camelCase file layout.

@@ -1,0 +1,448 @@
+"""LocalExecutor: attempts as child processes of this server, watched by one reaper thread.
+
+``submit`` spawns the process in the caller's thread (about the cost of a bare
+``subprocess.Popen``) and returns. One reaper thread then does everything else:
+it sleeps in epoll on a pidfd per attempt plus a wake-up pipe, with a timeout
+set to the next thing due (a timeout, a SIGKILL escalation, a memory check), so
+200 running attempts cost one thread and no polling. Without pidfds (non-Linux,
+kernel < 5.3) it polls each child every 10 ms instead.
+
+How an attempt can end, and who decides:
+
+* it exits: SUCCESS if the code is in ``success_codes``, else FAILED;
+* its timeout passes: the group gets SIGTERM, then SIGKILL after the grace;
+  TIMEOUT, whatever the process does meanwhile;
+* its group's summed RSS goes over ``memory_limit_mb`` at a check (every
+  100 ms): SIGKILL at once, since memory grows fast and a grace could take
+  the host down; FAILED with a memory message;
+* ``cancel``/``shutdown``: like a timeout, reported CANCELLED. A cancel wins
+  over a timeout or memory kill already under way, so ``cancel() is True``
+  always means a CANCELLED result.
+
+An attempt ends when its main process exits. Anything it left running in its
+process group is then sent SIGKILL, so no process outlives its attempt
+unaccounted (a process that moved to its own session escapes, as it would
+escape the memory watchdog). Timers use the monotonic clock, since real
+processes run in real time; the injected clock only stamps ``started_at`` and
+``ended_at``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flowyard.clock import Clock
+from flowyard.executor.base import (
+    AttemptResult,
+    AttemptSpec,
+    ExecutorClosedError,
+    ExecutorError,
+    ExecutorFullError,
+    Outcome,
+    TaskKind,
+)
+from flowyard.executor.process import (
+    MIB,
+    attempt_environment,
+    base_environment,
+    group_rss_bytes,
+    has_exited,
+    judge,
+    open_pidfd,
+    prepare,
+    reap,
+    signal_group,
+    spawn,
+)
+
+logger = logging.getLogger(__name__)
+
+MEMORY_CHECK_INTERVAL = 0.1  # seconds between /proc scans while any attempt has a memory limit
+POLL_INTERVAL = 0.01  # seconds between exit checks of a child without a pidfd
+CPU_EPSILON = 1e-9  # so 1.0 - 0.6 still admits 0.4
+
+
+@dataclass(slots=True, eq=False)
+class _Attempt:
+    """An accepted attempt whose result has not been queued yet."""
+
+    spec: AttemptSpec
+    started_at: datetime
+    proc: subprocess.Popen[bytes] | None = None  # None while submit() is still spawning it
+    pidfd: int | None = None
+    deadline: float | None = None  # monotonic time of the timeout
+    reason: tuple[Outcome, str] | None = None  # why the executor is killing it
+    term_sent: bool = False
+    kill_at: float | None = None  # monotonic time to escalate SIGTERM to SIGKILL
+
+    @property
+    def uses_cpu(self) -> bool:
+        return self.spec.kind is not TaskKind.NOOP
+
+
+class LocalExecutor:
+    """Runs attempts on this machine; see the module docstring for the behaviour.
+
+    ``total_cpu`` defaults to ``os.cpu_count()``. ``on_result`` is called from the
+    reaper thread after the result is queued for :meth:`results`, so it can be a
+    mere wake-up for a scheduler loop that then drains :meth:`results`; it must
+    not block for long, and must not call :meth:`shutdown`. Results are queued
+    until :meth:`results` is called, so a caller must drain them.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        total_cpu: float | None = None,
+        kill_grace_seconds: float = 5.0,
+        on_result: Callable[[AttemptResult], None] | None = None,
+    ) -> None:
+        self._clock = clock
+        self._total_cpu = float(total_cpu if total_cpu is not None else (os.cpu_count() or 1))
+        self._grace = kill_grace_seconds
+        self._on_result = on_result
+        self._base_env = base_environment(os.environ)
+        self._lock = threading.Lock()
+        self._results_ready = threading.Condition(self._lock)
+        self._attempts: dict[str, _Attempt] = {}
+        self._by_pidfd: dict[int, _Attempt] = {}
+        self._handed_over: list[AttemptResult] = []  # made outside the reaper, delivered by it
+        self._results: list[AttemptResult] = []
+        self._closing = False
+        self._released = False
+        self._next_memory_check = 0.0
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._epoll = select.epoll() if hasattr(select, "epoll") else None
+        if self._epoll is not None:
+            self._epoll.register(self._wake_r, select.EPOLLIN)
+        self._thread = threading.Thread(target=self._reap_loop, name="flowyard-reaper", daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> LocalExecutor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown(kill=True)
+
+    # -- the Executor interface --------------------------------------------------------------------
+
+    def submit(self, spec: AttemptSpec) -> None:
+        """Start ``spec`` and return; failures to start come back as FAILED results."""
+        with self._lock:
+            if self._closing:
+                raise ExecutorClosedError()
+            if spec.attempt_id in self._attempts:
+                raise ExecutorError(f"attempt {spec.attempt_id} is already running")
+            attempt = _Attempt(spec, self._clock.now())
+            if attempt.uses_cpu:
+                free = self._free_cpu_locked()
+                if spec.cpu > free + CPU_EPSILON and any(a.uses_cpu for a in self._attempts.values()):
+                    raise ExecutorFullError(
+                        f"attempt {spec.attempt_id} needs {spec.cpu:g} CPU, {free:g} free"
+                    )
+            # Reserved before spawning outside the lock, so capacity and shutdown see it at once.
+            self._attempts[spec.attempt_id] = attempt
+        if spec.kind is TaskKind.NOOP:
+            self._run_noop(attempt)
+            return
+        try:
+            log_fd = prepare(spec)
+            try:
+                proc = spawn(spec, attempt_environment(self._base_env, spec), log_fd)
+            finally:
+                os.close(log_fd)
+        except (OSError, subprocess.SubprocessError) as exc:
+            self._hand_over(attempt, Outcome.FAILED, f"could not start: {exc}")
+            return
+        except BaseException:
+            with self._lock:
+                del self._attempts[spec.attempt_id]
+            raise
+        pidfd = open_pidfd(proc.pid) if self._epoll is not None else None
+        with self._lock:
+            attempt.proc = proc
+            attempt.pidfd = pidfd
+            if spec.timeout_seconds:
+                attempt.deadline = time.monotonic() + spec.timeout_seconds
+            if pidfd is not None and self._epoll is not None:
+                self._by_pidfd[pidfd] = attempt
+                self._epoll.register(pidfd, select.EPOLLIN)
+            if attempt.reason is not None:  # cancelled or shut down while it was being spawned
+                outcome, message = attempt.reason
+                self._stop(attempt, outcome, message, time.monotonic())
+        if attempt.deadline is not None or spec.memory_limit_mb or pidfd is None or attempt.reason:
+            self._wake()  # the reaper's next wake-up time may have changed
+
+    def cancel(self, attempt_id: str) -> bool:
+        """Kill a running attempt's group (SIGTERM, SIGKILL after the grace).
+
+        True means the attempt was running and a CANCELLED result will follow; False that it is
+        unknown, a noop, or already finished.
+        """
+        with self._lock:
+            attempt = self._attempts.get(attempt_id)
+            if attempt is None or not attempt.uses_cpu:
+                return False
+            self._stop(attempt, Outcome.CANCELLED, "cancelled", time.monotonic())
+        self._wake()
+        return True
+
+    def results(self, timeout: float = 0.0) -> list[AttemptResult]:
+        """Results queued since the last call, oldest first; waits up to ``timeout`` s for one."""
+        with self._results_ready:
+            if not self._results and timeout > 0:
+                self._results_ready.wait_for(lambda: bool(self._results), timeout)
+            results, self._results = self._results, []
+        return results
+
+    def running(self) -> list[str]:
+        with self._lock:
+            return [a.spec.attempt_id for a in self._attempts.values() if a.uses_cpu]
+
+    def free_cpu(self) -> float:
+        with self._lock:
+            return self._free_cpu_locked()
+
+    def shutdown(self, kill: bool = True) -> None:
+        """Refuse new attempts, then kill (kill=True) or await the running ones; return when all are reported.
+
+        Killed attempts get SIGTERM, then SIGKILL after the grace, and are reported CANCELLED. With
+        ``kill=False`` running attempts keep their timeouts and memory limits. Safe to call twice.
+        """
+        if threading.current_thread() is self._thread:
+            raise ExecutorError("shutdown() cannot be called from on_result")
+        with self._lock:
+            self._closing = True
+            if kill:
+                now = time.monotonic()
+                for attempt in self._attempts.values():
+                    if attempt.uses_cpu:
+                        self._stop(attempt, Outcome.CANCELLED, "cancelled: executor shut down", now)
+        self._wake()
+        self._thread.join()
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+        if self._epoll is not None:
+            self._epoll.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+    # -- used by submit/cancel/shutdown, under the lock ----------------------------------------------
+
+    def _free_cpu_locked(self) -> float:
+        return self._total_cpu - math.fsum(a.spec.cpu for a in self._attempts.values() if a.uses_cpu)
+
+    def _stop(
+        self,
+        attempt: _Attempt,
+        outcome: Outcome,
+        message: str,
+        now: float,
+        sig: signal.Signals = signal.SIGTERM,
+    ) -> None:
+        """Record why the attempt is being killed and signal its group; call with the lock held.
+
+        The first reason is kept, except that a cancel replaces any. Safe only while the leader is
+        unreaped, which holds for anything in ``_attempts``: reaping removes it under the same lock.
+        """
+        if attempt.reason is None or outcome is Outcome.CANCELLED:
+            attempt.reason = (outcome, message)
+        if attempt.proc is None:
+            return  # still being spawned: submit() stops it once it has a pid
+        if sig is signal.SIGKILL:
+            signal_group(attempt.proc.pid, signal.SIGKILL)
+            attempt.term_sent, attempt.kill_at = True, None
+        elif not attempt.term_sent:
+            signal_group(attempt.proc.pid, signal.SIGTERM)
+            attempt.term_sent, attempt.kill_at = True, now + self._grace
+
+    def _run_noop(self, attempt: _Attempt) -> None:
+        """A noop still gets its workdir and log header, so its task instance has a log to show."""
+        try:
+            os.close(prepare(attempt.spec))
+        except OSError as exc:
+            self._hand_over(attempt, Outcome.FAILED, f"could not start: {exc}")
+            return
+        self._hand_over(attempt, Outcome.SUCCESS, "noop: nothing to run")
+
+    def _hand_over(self, attempt: _Attempt, outcome: Outcome, message: str) -> None:
+        """Queue the result of an attempt that has no process, for the reaper to deliver.
+
+        Delivering from the reaper keeps on_result on one thread, never the submitter's.
+        """
+        with self._lock:
+            if attempt.reason is not None:  # cancelled while failing to start
+                outcome, message = attempt.reason
+            del self._attempts[attempt.spec.attempt_id]
+            self._handed_over.append(self._result(attempt, outcome, None, message, None))
+        self._wake()
+
+    def _result(
+        self, attempt: _Attempt, outcome: Outcome, exit_code: int | None, message: str, pid: int | None
+    ) -> AttemptResult:
+        spec = attempt.spec
+        return AttemptResult(
+            attempt_id=spec.attempt_id,
+            task_instance_id=spec.task_instance_id,
+            run_num=spec.run_num,
+            outcome=outcome,
+            exit_code=exit_code,
+            message=message,
+            started_at=attempt.started_at,
+            ended_at=self._clock.now(),
+            pid=pid,
+        )
+
+    def _wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_w, b"x")  # a full pipe already means "wake up"
+
+    # -- the reaper thread ---------------------------------------------------------------------------
+
+    def _reap_loop(self) -> None:
+        try:
+            while self._reap_once():
+                pass
+        except BaseException:
+            logger.exception("executor reaper thread died; running attempts will not be reported")
+            raise
+
+    def _reap_once(self) -> bool:
+        """One turn: wait, reap exits, enforce timeouts and memory, deliver. False when shut down and idle."""
+        exited_fds = self._wait(self._wait_time())
+        now = time.monotonic()
+        with self._lock:
+            done, self._handed_over = self._handed_over, []
+            for fd in exited_fds:
+                done.append(self._finish(self._by_pidfd[fd]))
+            for attempt in list(self._attempts.values()):
+                if attempt.proc is not None and attempt.pidfd is None and has_exited(attempt.proc.pid):
+                    done.append(self._finish(attempt))
+            self._enforce_timeouts(now)
+            watched = self._memory_watch_list(now)
+            idle = self._closing and not self._attempts
+        if watched:
+            self._enforce_memory(watched)
+        self._deliver(done)
+        return not idle
+
+    def _wait_time(self) -> float | None:
+        """Seconds until something is due, or None to sleep until an exit or a wake-up."""
+        now = time.monotonic()
+        with self._lock:
+            if self._handed_over or (self._closing and not self._attempts):
+                return 0.0
+            due: list[float] = []
+            for attempt in self._attempts.values():
+                if attempt.proc is None:
+                    continue
+                if attempt.pidfd is None:
+                    due.append(now + POLL_INTERVAL)
+                if attempt.deadline is not None and attempt.reason is None:
+                    due.append(attempt.deadline)
+                if attempt.kill_at is not None:
+                    due.append(attempt.kill_at)
+                if attempt.spec.memory_limit_mb:
+                    due.append(self._next_memory_check)
+        return max(0.0, min(due) - now) if due else None
+
+    def _wait(self, timeout: float | None) -> list[int]:
+        """Block until a pidfd is readable, a wake-up, or ``timeout``; return the readable pidfds."""
+        if self._epoll is not None:
+            fds = [fd for fd, _ in self._epoll.poll(-1 if timeout is None else timeout)]
+        else:
+            fds, _, _ = select.select([self._wake_r], [], [], timeout)
+        if self._wake_r in fds:
+            fds.remove(self._wake_r)
+            with contextlib.suppress(BlockingIOError):
+                while os.read(self._wake_r, 4096):
+                    pass
+        return fds
+
+    def _finish(self, attempt: _Attempt) -> AttemptResult:
+        """Reap an exited attempt and build its result; under the lock, in the reaper thread."""
+        assert attempt.proc is not None
+        pid = attempt.proc.pid
+        # The leader is a zombie until reaped, so its group id is still ours: clear leftovers first.
+        signal_group(pid, signal.SIGKILL)
+        status = reap(pid)
+        attempt.proc.returncode = -1 if status is None else status  # reaped: Popen must not wait again
+        if attempt.pidfd is not None:
+            if self._epoll is not None:
+                self._epoll.unregister(attempt.pidfd)
+            del self._by_pidfd[attempt.pidfd]
+            os.close(attempt.pidfd)
+        del self._attempts[attempt.spec.attempt_id]
+        if status is None:
+            lost = "exit status lost: the process was reaped outside the executor"
+            outcome, message = attempt.reason or (Outcome.LOST, lost)
+            return self._result(attempt, outcome, None, message, pid)
+        succeeded, exit_code, message = judge(status, attempt.spec.success_codes)
+        outcome = Outcome.SUCCESS if succeeded else Outcome.FAILED
+        if attempt.reason is not None:
+            outcome, message = attempt.reason
+        return self._result(attempt, outcome, exit_code, message, pid)
+
+    def _enforce_timeouts(self, now: float) -> None:
+        for attempt in self._attempts.values():
+            if attempt.proc is None:
+                continue
+            if attempt.deadline is not None and attempt.reason is None and now >= attempt.deadline:
+                message = f"killed after timeout of {attempt.spec.timeout_seconds} s"
+                self._stop(attempt, Outcome.TIMEOUT, message, now)
+            elif attempt.kill_at is not None and now >= attempt.kill_at:
+                signal_group(attempt.proc.pid, signal.SIGKILL)
+                attempt.kill_at = None
+
+    def _memory_watch_list(self, now: float) -> dict[int, _Attempt]:
+        """Attempts to measure now, by process group id, when a check is due."""
+        if now < self._next_memory_check:
+            return {}
+        watched = {
+            a.proc.pid: a for a in self._attempts.values() if a.proc is not None and a.spec.memory_limit_mb
+        }
+        if watched:
+            self._next_memory_check = now + MEMORY_CHECK_INTERVAL
+        return watched
+
+    def _enforce_memory(self, watched: dict[int, _Attempt]) -> None:
+        # The /proc scan runs without the lock; only this thread reaps, so every watched leader is
+        # still unreaped when the kill below is sent.
+        usage = group_rss_bytes(watched)
+        with self._lock:
+            now = time.monotonic()
+            for pgid, used in usage.items():
+                attempt = watched[pgid]
+                limit_mb = attempt.spec.memory_limit_mb
+                if used > limit_mb * MIB:
+                    message = f"memory limit {limit_mb} MB exceeded ({used // MIB} MB)"
+                    self._stop(attempt, Outcome.FAILED, message, now, signal.SIGKILL)
+
+    def _deliver(self, done: list[AttemptResult]) -> None:
+        if not done:
+            return
+        with self._results_ready:
+            self._results.extend(done)
+            self._results_ready.notify_all()
+        if self._on_result is None:
+            return
+        for result in done:
+            try:
+                self._on_result(result)
+            except Exception:
+                logger.exception("on_result failed for attempt %s", result.attempt_id)
