@@ -367,7 +367,11 @@ def generate_after(r: random.Random, tz_name: str) -> int:
         return r.randint(END - 86_400 * 400, END) * 1000
     if roll < 0.98:  # around Quartz's own MAX_YEAR (clock year + 100), past flowyard's 2099
         return (
-            int(datetime(r.randint(2120, 2135), 1, 1, tzinfo=UTC).timestamp() - r.randint(-9e6, 9e6)) * 1000
+            int(
+                datetime(r.randint(2120, 2135), 1, 1, tzinfo=UTC).timestamp()
+                - r.randint(-9_000_000, 9_000_000)
+            )
+            * 1000
         )
     return r.randint(START - 86_400 * 365 * 5, START) * 1000  # a few starts just before 1970
 

@@ -24,6 +24,8 @@ CREATED_AT = datetime(2026, 11, 22, 8, 30, 15, 123456, tzinfo=UTC)
 # Written with a +08:00 offset on purpose: it must come back as the same instant in UTC.
 UPDATED_AT = datetime(2026, 11, 23, 9, 0, 0, 654321, tzinfo=timezone(timedelta(hours=8)))
 APP_TABLES = sorted(m.Base.metadata.tables)
+HEAD = "0002"
+REVISION_FILES = ["0001_initial_schema.py", "0002_flow_instances.py"]
 
 
 @pytest.fixture
@@ -165,7 +167,7 @@ EXPECTED_COUNTS = {
 
 
 def assert_data_intact(engine: Engine) -> None:
-    assert row_counts(engine) == EXPECTED_COUNTS
+    assert row_counts(engine) == {**dict.fromkeys(m.Base.metadata.tables, 0), **EXPECTED_COUNTS}
     with Session(engine) as session:
         flow = session.get(m.Flow, 1002)
         assert flow is not None
@@ -189,7 +191,7 @@ def assert_data_intact(engine: Engine) -> None:
 
 
 def test_exactly_one_head(engine: Engine) -> None:
-    assert migrate.heads(engine) == ("0001",)
+    assert migrate.heads(engine) == (HEAD,)
 
 
 def test_upgrade_from_empty_matches_the_models(engine: Engine) -> None:
@@ -198,7 +200,7 @@ def test_upgrade_from_empty_matches_the_models(engine: Engine) -> None:
 
     migrate.upgrade(engine)
 
-    assert migrate.current_revision(engine) == "0001"
+    assert migrate.current_revision(engine) == HEAD
     assert table_names(engine) == sorted([*APP_TABLES, "alembic_version"])
     assert schema_differences(engine) == []
 
@@ -216,7 +218,7 @@ def test_downgrade_to_base_and_upgrade_again_with_data(engine: Engine, nested_di
 
     migrate.upgrade(engine)
 
-    assert migrate.current_revision(engine) == "0001"
+    assert migrate.current_revision(engine) == HEAD
     assert schema_differences(engine) == []
     assert row_counts(engine) == dict.fromkeys(APP_TABLES, 0)
     # The recreated schema takes the same data again (keys, uniques and foreign keys all in place).
@@ -229,9 +231,9 @@ def test_upgrade_of_an_upgraded_database_is_a_no_op_that_keeps_the_data(engine: 
     insert_data(engine)
 
     migrate.upgrade(engine)
-    migrate.upgrade(engine, "0001")
+    migrate.upgrade(engine, HEAD)
 
-    assert migrate.current_revision(engine) == "0001"
+    assert migrate.current_revision(engine) == HEAD
     assert schema_differences(engine) == []
     assert_data_intact(engine)
 
@@ -241,7 +243,7 @@ def test_revision_files_ship_with_the_package() -> None:
     assert (versions / "0001_initial_schema.py").is_file()
     assert (migrate.MIGRATIONS_DIR / "env.py").is_file()
     revisions = sorted(p.name for p in versions.glob("*.py") if p.name != "__init__.py")
-    assert revisions == ["0001_initial_schema.py"]
+    assert revisions == REVISION_FILES
     # Every Python file Alembic loads at run time is covered by the package data of pyproject.toml.
     patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
         "flowyard"

@@ -244,3 +244,89 @@ class LinkRelation(Base):
 
 
 Index("ix_flows_org_updated", Flow.org_id, Flow.updated_at)
+
+
+class FlowSchedule(Base):
+    """The scheduler's cursor for one periodic flow: the last tick already turned into an instance."""
+
+    __tablename__ = "flow_schedules"
+    flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"), primary_key=True)
+    cursor_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_tick_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+
+
+class FlowInstance(Base):
+    __tablename__ = "flow_instances"
+    __table_args__ = (
+        # One instance per cron tick: a second scheduler or a restart cannot duplicate it.
+        UniqueConstraint("flow_id", "scheduled_at"),
+        Index("ix_flow_instances_search", "org_id", "type", "trigger_at"),
+        Index("ix_flow_instances_flow_status", "flow_id", "status"),
+    )
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"))
+    org_id: Mapped[str] = mapped_column(String(32))
+    flow_name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[int] = mapped_column(Integer)
+    trigger_kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[int] = mapped_column(Integer, index=True)
+    trigger_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    cal_dt: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    parameters: Mapped[str] = mapped_column(Text, default="[]")
+    snapshot: Mapped[str] = mapped_column(Text)
+    owners: Mapped[str] = mapped_column(Text, default="")
+    creator: Mapped[str] = mapped_column(String(128), default="")
+    from_task_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+class TaskInstance(Base):
+    __tablename__ = "task_instances"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flow_instance_id: Mapped[str] = mapped_column(
+        ForeignKey("flow_instances.id", ondelete="CASCADE"), index=True
+    )
+    task_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(255))
+    position: Mapped[int] = mapped_column(Integer)
+    status: Mapped[int] = mapped_column(Integer, index=True)
+    run_num: Mapped[int] = mapped_column(Integer, default=0)
+    retry_limit: Mapped[int] = mapped_column(Integer, default=0)
+    retry_interval: Mapped[int] = mapped_column(Integer, default=0)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    upstream: Mapped[str] = mapped_column(Text, default="[]")
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    is_timeout: Mapped[bool] = mapped_column(Boolean, default=False)
+    message: Mapped[str] = mapped_column(Text, default="")
+    command: Mapped[str] = mapped_column(Text, default="")
+
+
+class TaskAttempt(Base):
+    """One run of a task instance's command. Claimed atomically before it runs."""
+
+    __tablename__ = "task_attempts"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    task_instance_id: Mapped[str] = mapped_column(
+        ForeignKey("task_instances.id", ondelete="CASCADE"), index=True
+    )
+    run_num: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # queued, running, done
+    owner: Mapped[str] = mapped_column(String(128), default="")  # the process that runs it
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16), default="")
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")

@@ -335,7 +335,9 @@ class _Builder:
         self.sets[YEAR].update(range(start, min(stop, cap) + 1, incr))
         first_beyond = start if start > cap else start + -(-(cap + 1 - start) // incr) * incr
         if first_beyond <= stop:
-            self.sets[YEAR].add(first_beyond)
+            # Every year past 2999 behaves alike (Quartz gives up there); capping keeps the
+            # calendar arithmetic inside datetime's range for values like 2147483647.
+            self.sets[YEAR].add(min(first_beyond, 3000))
 
 
 def parse_fields(expression: str, max_year: int) -> CronFields:

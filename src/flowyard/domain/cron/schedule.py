@@ -34,6 +34,7 @@ _SATURDAY: Final = 7
 _SUNDAY: Final = 1
 _YEAR_LIMIT: Final = 2999  # Quartz's own "prevent endless loop" bound
 _MAX_STEPS: Final = 200_000  # safety net only; real schedules need a few thousand steps at most
+_FAR_FUTURE_MS: Final = 221_845_392_000_000  # 9000-01-01T00:00Z: local year is past 2999 anyway
 
 
 class QuartzLoopError(RuntimeError):
@@ -118,10 +119,14 @@ def time_after_strict(fields: CronFields, rules: ZoneRules, after_ms: int) -> in
     if not by_day_of_month and not (NO_SPEC not in dows and NO_SPEC in doms):
         raise ValueError("exactly one of day-of-month and day-of-week must be unspecified")
 
+    if after_ms >= _FAR_FUTURE_MS:
+        return None  # what Quartz's year-2999 guard answers; also keeps clear of datetime's limit
     after_time = after_ms + 1000  # Quartz searches from the next whole second
     cl = JavaCalendar(rules, after_time)
     cl.set_milli(0)
     seen: set[tuple[int, ...]] = set()
+    shortcut_year = fields.max_year + 1
+    may_shortcut = cl.get_year() <= shortcut_year
 
     for _ in range(_MAX_STEPS):
         state = cl.state()
@@ -131,11 +136,13 @@ def time_after_strict(fields: CronFields, rules: ZoneRules, after_ms: int) -> in
         year = cl.get_year()
         if year > _YEAR_LIMIT:
             return None
-        if year > fields.max_year + 1:
+        if year > shortcut_year and may_shortcut:
             # Shortcut with the same answer: a result always passes the month step's
             # "year > max_year" check unchanged, and the walk never moves back more than about
             # a month (lenient day 0/-1/-2 from W), so from here Quartz can only end with null.
-            # Without it an expression whose day step always moves on (``? * 9#3``) walks
+            # (Only for walks that got here from earlier years: the one endless loop Quartz has,
+            # ``0W``, closes at the first day step, so a walk that crossed years is not in it.)
+            # Without this an expression whose day step always moves on (``? * 9#3``) walks
             # month by month to year 2999.
             return None
 

@@ -1,0 +1,434 @@
+"""Flow instances, task instances and task attempts, as rows.
+
+Functions take an open session and never commit. Records are immutable
+snapshots; state changes are explicit UPDATEs whose legality the services
+check against ``flowyard.domain.states`` first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from flowyard.domain.flows import Flow, Parameter
+from flowyard.domain.instances import InstanceRun, TaskRun
+from flowyard.domain.states import Status
+from flowyard.store import models as m
+from flowyard.store.snapshots import load_flow
+
+OPEN_TASK = (Status.INIT, Status.READY, Status.RUNNING)
+SORT_COLUMNS = {
+    "create_time": m.FlowInstance.created_at,
+    "update_time": m.FlowInstance.updated_at,
+    "start_time": m.FlowInstance.started_at,
+    "trigger_time": m.FlowInstance.trigger_at,
+    "end_time": m.FlowInstance.ended_at,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInstanceRecord:
+    id: str
+    flow_instance_id: str
+    task_id: int
+    name: str
+    position: int
+    status: Status
+    run_num: int
+    retry_limit: int
+    retry_interval: int
+    priority: int
+    next_attempt_at: datetime | None
+    upstream: tuple[str, ...]
+    started_at: datetime | None
+    ended_at: datetime | None
+    updated_at: datetime
+    exit_code: int | None
+    is_timeout: bool
+    message: str
+    command: str
+
+    def run(self) -> TaskRun:
+        return TaskRun(
+            id=self.id,
+            task_id=self.task_id,
+            status=self.status,
+            run_num=self.run_num,
+            retry_limit=self.retry_limit,
+            retry_interval=self.retry_interval,
+            priority=self.priority,
+            position=self.position,
+            next_attempt_at=self.next_attempt_at,
+            upstream=self.upstream,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRecord:
+    id: str
+    flow_id: int
+    org_id: str
+    flow_name: str
+    type: int
+    trigger_kind: str
+    status: Status
+    trigger_at: datetime
+    scheduled_at: datetime | None
+    cal_dt: date
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    updated_at: datetime
+    parameters: tuple[Parameter, ...]
+    snapshot: str
+    owners: str
+    creator: str
+    from_task_id: int | None
+    cancelled: bool
+    message: str
+    tasks: tuple[TaskInstanceRecord, ...] = ()
+
+    def flow(self) -> Flow:
+        return load_flow(self.snapshot)
+
+    def run(self, waiting_for: tuple[str, ...] = ()) -> InstanceRun:
+        return InstanceRun(
+            id=self.id,
+            flow_id=self.flow_id,
+            status=self.status,
+            trigger_at=self.trigger_at,
+            created_at=self.created_at,
+            tasks=tuple(t.run() for t in self.tasks),
+            waiting_for=waiting_for,
+        )
+
+
+def _task_record(row: m.TaskInstance) -> TaskInstanceRecord:
+    return TaskInstanceRecord(
+        id=row.id,
+        flow_instance_id=row.flow_instance_id,
+        task_id=row.task_id,
+        name=row.name,
+        position=row.position,
+        status=Status(row.status),
+        run_num=row.run_num,
+        retry_limit=row.retry_limit,
+        retry_interval=row.retry_interval,
+        priority=row.priority,
+        next_attempt_at=row.next_attempt_at,
+        upstream=tuple(json.loads(row.upstream)),
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        updated_at=row.updated_at,
+        exit_code=row.exit_code,
+        is_timeout=row.is_timeout,
+        message=row.message,
+        command=row.command,
+    )
+
+
+def _record(row: m.FlowInstance, tasks: Sequence[m.TaskInstance] = ()) -> InstanceRecord:
+    return InstanceRecord(
+        id=row.id,
+        flow_id=row.flow_id,
+        org_id=row.org_id,
+        flow_name=row.flow_name,
+        type=row.type,
+        trigger_kind=row.trigger_kind,
+        status=Status(row.status),
+        trigger_at=row.trigger_at,
+        scheduled_at=row.scheduled_at,
+        cal_dt=row.cal_dt,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        updated_at=row.updated_at,
+        parameters=tuple(Parameter(p["key"], p["value"]) for p in json.loads(row.parameters)),
+        snapshot=row.snapshot,
+        owners=row.owners,
+        creator=row.creator,
+        from_task_id=row.from_task_id,
+        cancelled=row.cancelled,
+        message=row.message,
+        tasks=tuple(_task_record(t) for t in sorted(tasks, key=lambda t: t.position)),
+    )
+
+
+def insert(session: Session, record: InstanceRecord) -> None:
+    """Insert an instance with its task instances; a duplicate id or tick raises IntegrityError."""
+    session.add(
+        m.FlowInstance(
+            id=record.id,
+            flow_id=record.flow_id,
+            org_id=record.org_id,
+            flow_name=record.flow_name,
+            type=record.type,
+            trigger_kind=record.trigger_kind,
+            status=int(record.status),
+            trigger_at=record.trigger_at,
+            scheduled_at=record.scheduled_at,
+            cal_dt=record.cal_dt,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            parameters=json.dumps([{"key": p.key, "value": p.value} for p in record.parameters]),
+            snapshot=record.snapshot,
+            owners=record.owners,
+            creator=record.creator,
+            from_task_id=record.from_task_id,
+            cancelled=record.cancelled,
+            message=record.message,
+        )
+    )
+    session.flush()
+    for t in record.tasks:
+        session.add(
+            m.TaskInstance(
+                id=t.id,
+                flow_instance_id=record.id,
+                task_id=t.task_id,
+                name=t.name,
+                position=t.position,
+                status=int(t.status),
+                run_num=t.run_num,
+                retry_limit=t.retry_limit,
+                retry_interval=t.retry_interval,
+                priority=t.priority,
+                upstream=json.dumps(list(t.upstream)),
+                updated_at=t.updated_at,
+                message=t.message,
+            )
+        )
+    session.flush()
+
+
+def exists(session: Session, instance_id: str) -> bool:
+    return session.get(m.FlowInstance, instance_id) is not None
+
+
+def tick_exists(session: Session, flow_id: int, scheduled_at: datetime) -> bool:
+    found = session.execute(
+        select(m.FlowInstance.id).where(
+            m.FlowInstance.flow_id == flow_id, m.FlowInstance.scheduled_at == scheduled_at
+        )
+    ).first()
+    return found is not None
+
+
+def get(session: Session, instance_id: str, *, with_tasks: bool = True) -> InstanceRecord | None:
+    row = session.get(m.FlowInstance, instance_id)
+    if row is None:
+        return None
+    tasks: list[m.TaskInstance] = []
+    if with_tasks:
+        tasks = list(
+            session.execute(
+                select(m.TaskInstance).where(m.TaskInstance.flow_instance_id == instance_id)
+            ).scalars()
+        )
+    return _record(row, tasks)
+
+
+def get_many(session: Session, instance_ids: Iterable[str]) -> list[InstanceRecord]:
+    ids = list(instance_ids)
+    if not ids:
+        return []
+    rows = session.execute(select(m.FlowInstance).where(m.FlowInstance.id.in_(ids))).scalars().all()
+    tasks = session.execute(select(m.TaskInstance).where(m.TaskInstance.flow_instance_id.in_(ids))).scalars()
+    by_instance: dict[str, list[m.TaskInstance]] = {}
+    for t in tasks:
+        by_instance.setdefault(t.flow_instance_id, []).append(t)
+    return [_record(r, by_instance.get(r.id, [])) for r in rows]
+
+
+def get_task(session: Session, task_instance_id: str) -> TaskInstanceRecord | None:
+    row = session.get(m.TaskInstance, task_instance_id)
+    return _task_record(row) if row else None
+
+
+def last_manual_created_at(session: Session, flow_id: int) -> datetime | None:
+    return session.execute(
+        select(m.FlowInstance.created_at)
+        .where(m.FlowInstance.flow_id == flow_id, m.FlowInstance.scheduled_at.is_(None))
+        .order_by(m.FlowInstance.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def pending(session: Session) -> list[InstanceRecord]:
+    """INIT and WAIT instances, without tasks: candidates to start."""
+    rows = session.execute(
+        select(m.FlowInstance).where(m.FlowInstance.status.in_([int(Status.INIT), int(Status.WAIT)]))
+    ).scalars()
+    return [_record(r) for r in rows]
+
+
+def active_flow_ids(session: Session) -> set[int]:
+    rows = session.execute(
+        select(m.FlowInstance.flow_id).where(
+            m.FlowInstance.status.in_([int(Status.RUNNING), int(Status.WAIT)])
+        )
+    ).scalars()
+    return set(rows)
+
+
+def open_instance_ids(session: Session) -> list[str]:
+    """Instances that still have work to settle: RUNNING ones, and ended ones with open tasks."""
+    running = select(m.FlowInstance.id).where(m.FlowInstance.status == int(Status.RUNNING))
+    with_open_tasks = (
+        select(m.TaskInstance.flow_instance_id)
+        .join(m.FlowInstance, m.FlowInstance.id == m.TaskInstance.flow_instance_id)
+        .where(
+            m.TaskInstance.status.in_([int(s) for s in OPEN_TASK]),
+            m.FlowInstance.status != int(Status.INIT),
+            m.FlowInstance.status != int(Status.WAIT),
+        )
+    )
+    ids = set(session.execute(running).scalars()) | set(session.execute(with_open_tasks).scalars())
+    return sorted(ids)
+
+
+def update_instance(session: Session, instance_id: str, **values: Any) -> None:
+    if "status" in values:
+        values["status"] = int(values["status"])
+    session.execute(update(m.FlowInstance).where(m.FlowInstance.id == instance_id).values(**values))
+
+
+def update_task(session: Session, task_instance_id: str, **values: Any) -> None:
+    if "status" in values:
+        values["status"] = int(values["status"])
+    session.execute(update(m.TaskInstance).where(m.TaskInstance.id == task_instance_id).values(**values))
+
+
+def search(
+    session: Session,
+    *,
+    org_id: str,
+    type_: int,
+    expression: str,
+    owner: str,
+    from_at: datetime | None,
+    to_at: datetime | None,
+    statuses: Sequence[int],
+    sorters: Sequence[tuple[str, bool]],
+    offset: int,
+    limit: int,
+) -> tuple[list[InstanceRecord], int]:
+    """List Flow Instances: one page, plus the total number of matches."""
+    query = select(m.FlowInstance).where(m.FlowInstance.org_id == org_id, m.FlowInstance.type == type_)
+    if from_at is not None:
+        query = query.where(m.FlowInstance.trigger_at >= from_at)
+    if to_at is not None:
+        query = query.where(m.FlowInstance.trigger_at < to_at)
+    if statuses:
+        query = query.where(m.FlowInstance.status.in_(list(statuses)))
+    if owner:
+        query = query.where(m.FlowInstance.owners.like(f"%{_escape(owner)}%", escape="\\"))
+    if expression:
+        pattern = f"%{_escape(expression.lower())}%"
+        query = query.where(
+            or_(
+                func.lower(m.FlowInstance.flow_name).like(pattern, escape="\\"),
+                m.FlowInstance.id.like(pattern, escape="\\"),
+            )
+        )
+    count = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    order: list[Any] = [
+        (SORT_COLUMNS[col].desc() if desc else SORT_COLUMNS[col].asc()).nulls_last() for col, desc in sorters
+    ]
+    if not order:  # newest first, the order a user watching runs expects
+        order = [m.FlowInstance.trigger_at.desc()]
+    rows = session.execute(query.order_by(*order, m.FlowInstance.id).offset(offset).limit(limit)).scalars()
+    return [_record(r) for r in rows], int(count)
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# --- attempts -------------------------------------------------------------------------------------
+
+
+def add_attempt(
+    session: Session, attempt_id: str, task_instance_id: str, run_num: int, owner: str, now: datetime
+) -> None:
+    session.add(
+        m.TaskAttempt(
+            id=attempt_id,
+            task_instance_id=task_instance_id,
+            run_num=run_num,
+            state="running",
+            owner=owner,
+            queued_at=now,
+            started_at=now,
+            heartbeat_at=now,
+        )
+    )
+    session.flush()
+
+
+def set_attempt_pid(session: Session, attempt_id: str, pid: int | None) -> None:
+    session.execute(update(m.TaskAttempt).where(m.TaskAttempt.id == attempt_id).values(pid=pid))
+
+
+def finish_attempt(
+    session: Session, attempt_id: str, *, outcome: str, exit_code: int | None, message: str, now: datetime
+) -> bool:
+    """Mark a running attempt done; False if it was already done (a duplicate report)."""
+    result = session.execute(
+        update(m.TaskAttempt)
+        .where(m.TaskAttempt.id == attempt_id, m.TaskAttempt.state == "running")
+        .values(state="done", outcome=outcome, exit_code=exit_code, message=message, ended_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRow:
+    id: str
+    task_instance_id: str
+    run_num: int
+    owner: str
+    pid: int | None
+    started_at: datetime | None
+
+
+def running_attempts(session: Session, owner: str | None = None) -> list[AttemptRow]:
+    query = select(m.TaskAttempt).where(m.TaskAttempt.state == "running")
+    if owner is not None:
+        query = query.where(m.TaskAttempt.owner == owner)
+    return [
+        AttemptRow(a.id, a.task_instance_id, a.run_num, a.owner, a.pid, a.started_at)
+        for a in session.execute(query).scalars()
+    ]
+
+
+# --- schedules ------------------------------------------------------------------------------------
+
+
+def schedule_cursor(session: Session, flow_id: int) -> datetime | None:
+    row = session.get(m.FlowSchedule, flow_id)
+    return row.cursor_at if row else None
+
+
+def set_schedule(session: Session, flow_id: int, cursor_at: datetime, next_tick_at: datetime | None) -> None:
+    row = session.get(m.FlowSchedule, flow_id)
+    if row is None:
+        session.add(m.FlowSchedule(flow_id=flow_id, cursor_at=cursor_at, next_tick_at=next_tick_at))
+    else:
+        row.cursor_at = cursor_at
+        row.next_tick_at = next_tick_at
+    session.flush()
+
+
+def periodic_flow_ids(session: Session) -> list[int]:
+    """Enabled periodic flows."""
+    rows = session.execute(
+        select(m.Flow.id).where(m.Flow.active == 1, m.Flow.type == 1).order_by(m.Flow.id)
+    ).scalars()
+    return list(rows)

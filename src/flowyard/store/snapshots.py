@@ -1,0 +1,78 @@
+"""A flow frozen into JSON, stored with each instance: an instance runs what was triggered,
+even if the flow is edited or deleted while it runs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+from flowyard.domain.flows import (
+    Cycle,
+    Flow,
+    FlowDefinition,
+    FlowLink,
+    FlowType,
+    LinkRelation,
+    Parameter,
+    Placement,
+    ResolvedLink,
+    RunMode,
+    TaskDefinition,
+    TaskLink,
+    TaskRelation,
+)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot snapshot {type(value).__name__}")
+
+
+def dump_flow(flow: Flow) -> str:
+    return json.dumps(asdict(flow), default=_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def load_flow(text: str) -> Flow:
+    raw = json.loads(text)
+    d = raw["definition"]
+    definition = FlowDefinition(
+        name=d["name"],
+        cycle=Cycle(d["cycle"]),
+        cron=d["cron"],
+        type=FlowType(d["type"]),
+        parameters=tuple(Parameter(**p) for p in d["parameters"]),
+        alert_mode=d["alert_mode"],
+        submitter=d["submitter"],
+        owners=d["owners"],
+        visitors=d["visitors"],
+        sync_type=d["sync_type"],
+        desc=d["desc"],
+        start_date=date.fromisoformat(d["start_date"]) if d["start_date"] else None,
+        tasks=tuple(TaskDefinition(**{**t, "run_mode": RunMode(**t["run_mode"])}) for t in d["tasks"]),
+        relations=tuple(TaskRelation(**r) for r in d["relations"]),
+        flow_links=tuple(FlowLink(**x) for x in d["flow_links"]),
+        task_links=tuple(TaskLink(**x) for x in d["task_links"]),
+        link_relations=tuple(LinkRelation(**x) for x in d["link_relations"]),
+        alert_to=d["alert_to"],
+        app_id=d["app_id"],
+    )
+    return Flow(
+        id=raw["id"],
+        org_id=raw["org_id"],
+        dir_id=raw["dir_id"],
+        definition=definition,
+        task_ids=tuple(raw["task_ids"]),
+        task_placements=tuple(Placement(**p) for p in raw["task_placements"]),
+        links=tuple(ResolvedLink(**{**x, "placement": Placement(**x["placement"])}) for x in raw["links"]),
+        active=raw["active"],
+        locked=raw["locked"],
+        entry=raw["entry"],
+        queue=raw["queue"],
+        creator=raw["creator"],
+        update_user=raw["update_user"],
+        created_at=datetime.fromisoformat(raw["created_at"]) if raw["created_at"] else None,
+        updated_at=datetime.fromisoformat(raw["updated_at"]) if raw["updated_at"] else None,
+    )
