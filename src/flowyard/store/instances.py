@@ -278,19 +278,14 @@ def active_flow_ids(session: Session) -> set[int]:
 
 
 def open_instance_ids(session: Session) -> list[str]:
-    """Instances that still have work to settle: RUNNING ones, and ended ones with open tasks."""
-    running = select(m.FlowInstance.id).where(m.FlowInstance.status == int(Status.RUNNING))
-    with_open_tasks = (
-        select(m.TaskInstance.flow_instance_id)
-        .join(m.FlowInstance, m.FlowInstance.id == m.TaskInstance.flow_instance_id)
-        .where(
-            m.TaskInstance.status.in_([int(s) for s in OPEN_TASK]),
-            m.FlowInstance.status != int(Status.INIT),
-            m.FlowInstance.status != int(Status.WAIT),
+    """Started instances that have not ended: running ones, and ended ones whose tasks are still settling."""
+    rows = session.execute(
+        select(m.FlowInstance.id).where(
+            m.FlowInstance.ended_at.is_(None),
+            m.FlowInstance.status.not_in([int(Status.INIT), int(Status.WAIT)]),
         )
-    )
-    ids = set(session.execute(running).scalars()) | set(session.execute(with_open_tasks).scalars())
-    return sorted(ids)
+    ).scalars()
+    return sorted(rows)
 
 
 def update_instance(session: Session, instance_id: str, **values: Any) -> None:

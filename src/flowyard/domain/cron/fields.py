@@ -303,7 +303,8 @@ class _Builder:
                 if bad is not None:
                     raise _FieldError(f"{FIELD_NAMES[field]} value {bad} out of range {lo}-{hi}")
         if incr in (0, -1) and val != ALL_SPEC:
-            target.add(val if val != -1 else NO_SPEC)
+            # Years past 2999 all behave alike (Quartz gives up there); 3000 keeps datetime in range.
+            target.add(min(val, 3000) if field == YEAR else val)
             return
         if val == ALL_SPEC and incr <= 0:
             incr = 1
@@ -335,9 +336,7 @@ class _Builder:
         self.sets[YEAR].update(range(start, min(stop, cap) + 1, incr))
         first_beyond = start if start > cap else start + -(-(cap + 1 - start) // incr) * incr
         if first_beyond <= stop:
-            # Every year past 2999 behaves alike (Quartz gives up there); capping keeps the
-            # calendar arithmetic inside datetime's range for values like 2147483647.
-            self.sets[YEAR].add(min(first_beyond, 3000))
+            self.sets[YEAR].add(min(first_beyond, 3000))  # see the single-value case in add()
 
 
 def parse_fields(expression: str, max_year: int) -> CronFields:

@@ -31,6 +31,10 @@ _DAY_S: Final = 86_400
 _EPOCH: Final = datetime(1970, 1, 1)  # naive; used as the origin for UTC and wall arithmetic
 _MIXED: Final = -(10**9)  # cache marker: the day contains a transition, ask zoneinfo every time
 _CACHE_LIMIT: Final = 200_000  # days per zone and direction; ~550 years, a few MB at most
+# datetime covers years 1-9999; a probe outside (a lenient wall time in year 0) uses the nearest
+# representable second, where every zone is on a constant (local mean time or final) offset.
+_PROBE_MIN: Final = -62_135_510_400  # 0001-01-02T00:00:00
+_PROBE_MAX: Final = 253_402_128_000  # 9999-12-30T00:00:00
 
 # java.util.TimeZone custom IDs: "GMT" sign hours [[":"] minutes], hours 0-23, minutes 0-59.
 _CUSTOM_ID = re.compile(r"GMT([+-])([0-9]{1,2})(?::?([0-9]{2}))?")
@@ -121,11 +125,13 @@ class ZoneRules:
             cache[day] = value
 
     def _exact_at_utc(self, utc_s: int) -> int:
+        utc_s = min(max(utc_s, _PROBE_MIN), _PROBE_MAX)
         moment = (_EPOCH + timedelta(seconds=utc_s)).replace(tzinfo=self.tz)
         offset = self.tz.fromutc(moment).utcoffset()
         return _to_ms(offset)
 
     def _exact_for_wall(self, wall_s: int) -> int:
+        wall_s = min(max(wall_s, _PROBE_MIN), _PROBE_MAX)
         wall = (_EPOCH + timedelta(seconds=wall_s)).replace(tzinfo=self.tz)
         early = _to_ms(wall.utcoffset())
         late = _to_ms(wall.replace(fold=1).utcoffset())

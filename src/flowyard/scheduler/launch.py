@@ -1,0 +1,88 @@
+"""Turning a READY task instance into an executor :class:`AttemptSpec`: command, parameters, log header.
+
+Every task type runs its ``cmd``: PYTHON with the Python interpreter, every
+other type (COMMAND, SHELL, DATA_INTEGRATION, EXTERNAL_APP and the legacy
+ones) with bash. Flowyard has no data-integration engine of its own; the
+command is what runs (README, "Task types").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from pathlib import Path
+
+from flowyard.domain.flows import TaskDefinition
+from flowyard.domain.parameters import RunContext, environment, resolve_parameters, substitute
+from flowyard.executor.base import AttemptSpec, TaskKind
+from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
+
+RULE = "=" * 72
+
+
+def task_kind(task_type: str) -> TaskKind:
+    return TaskKind.PYTHON if task_type.upper() == "PYTHON" else TaskKind.SHELL
+
+
+def java_date(at: datetime, zone: tzinfo) -> str:
+    """``Thu Aug 08 03:22:38 UTC 2019``: the ``current time`` line of the EnOS log header."""
+    local = at.astimezone(zone)
+    return local.strftime("%a %b %d %H:%M:%S ") + (local.tzname() or "UTC") + local.strftime(" %Y")
+
+
+def log_header(
+    run_num: int, task_instance_id: str, cmdline: str, submitter: str, at: datetime, zone: tzinfo
+) -> str:
+    """The header of spec 3.12, written before each attempt's output."""
+    return (
+        f"{RULE}\nrun  num:\t{run_num}\ninstance:\t{task_instance_id}\ncmdline:\t{cmdline}\n"
+        f"submitter:\t{submitter}\ncurrent time:\t{java_date(at, zone)}\n{RULE}\n"
+    )
+
+
+def success_codes(text: str) -> frozenset[int]:
+    codes = frozenset(int(part) for part in text.split(",") if part.strip())
+    return codes or frozenset({0})
+
+
+def build_attempt(
+    instance: InstanceRecord,
+    task: TaskInstanceRecord,
+    definition: TaskDefinition,
+    *,
+    run_num: int,
+    zone: tzinfo,
+    now: datetime,
+    log_path: Path,
+    work_root: Path,
+) -> AttemptSpec:
+    """The attempt to run.
+
+    Raises InvalidParameterError (an unknown ``${...}``, say) when the command cannot be built.
+    """
+    ctx = RunContext(
+        trigger_at=instance.trigger_at,
+        zone=zone,
+        task_id=task.task_id,
+        instance_id=instance.id,
+        task_instance_id=task.id,
+    )
+    values = resolve_parameters([(p.key, p.value) for p in instance.parameters], ctx)
+    command = substitute(definition.cmd, values, ctx)
+    attempt_id = f"{task.id}#{run_num}"
+    env = environment(values, ctx)
+    env["FLOWYARD_ATTEMPT_ID"] = attempt_id
+    return AttemptSpec(
+        attempt_id=attempt_id,
+        task_instance_id=task.id,
+        run_num=run_num,
+        kind=task_kind(definition.type),
+        command=command,
+        env=env,
+        workdir=work_root / instance.id / f"{task.id}-{run_num}",
+        log_path=log_path,
+        log_header=log_header(run_num, task.id, command, definition.submitter, now, zone),
+        timeout_seconds=definition.timeout,
+        memory_limit_mb=int(definition.run_mode.memory * 1024),
+        cpu=definition.run_mode.cpu,
+        success_codes=success_codes(definition.success_code),
+    )
