@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     # None means the machine's local zone.
     timezone: str | None = None
     log_level: str = "info"
+    # Run the scheduler and the local executor in this process (the embedded default).
+    scheduler: bool = True
+    # CPU capacity the local executor admits tasks against (runMode.cpu each); None = 2 x cores,
+    # because batch tasks spend much of their time waiting on I/O.
+    executor_cpu: float | None = Field(default=None, gt=0)
+    # What to do with cron ticks missed while no scheduler ran: latest, all or none.
+    catch_up: str = Field(default="latest", pattern="^(latest|all|none)$")
 
     @property
     def resolved_database_url(self) -> str:
@@ -52,6 +59,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'flowyard.db'}"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.data_dir / "work"
 
     @property
     def credentials_path(self) -> Path:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-import flowyard.executor.local as local_module
+import flowyard.executor.process as process_module
 from flowyard.clock import FakeClock, SystemClock
 from flowyard.executor import (
     AttemptResult,
@@ -186,7 +186,7 @@ def test_status_reaped_elsewhere_is_lost(
     def reap_then_lose(pid: int) -> None:
         os.waitpid(pid, 0)
 
-    monkeypatch.setattr(local_module, "reap", reap_then_lose)
+    monkeypatch.setattr(process_module, "reap", reap_then_lose)
     executor.submit(spec("true"))
     result = one(executor)
     assert (result.outcome, result.exit_code) == (Outcome.LOST, None)
@@ -263,7 +263,7 @@ def test_noop_succeeds_without_spawning(
     def no_spawn(*args: object) -> None:
         raise AssertionError("a noop must not spawn")
 
-    monkeypatch.setattr(local_module, "spawn", no_spawn)
+    monkeypatch.setattr(process_module, "spawn", no_spawn)
     attempt = spec("ignored", kind=TaskKind.NOOP, cpu=100.0)
     executor.submit(attempt)
     result = one(executor)
@@ -448,7 +448,7 @@ def test_shutdown_without_kill_waits_for_running_attempts(
 def test_without_pidfds_exits_and_timeouts_are_found_by_polling(
     spec: Specs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(local_module, "open_pidfd", lambda pid: None)
+    monkeypatch.setattr(process_module, "open_pidfd", lambda pid: None)
     with LocalExecutor(SystemClock(), total_cpu=4.0, kill_grace_seconds=GRACE) as executor:
         executor.submit(spec("exit 0", attempt_id="ok"))
         executor.submit(spec("exit 3", attempt_id="bad"))

@@ -1,9 +1,10 @@
 """Fire-time tables for flowyard.cron, derived by hand from Quartz 2.3.2's getTimeAfter walk.
 
 Each row: (expression, after as ISO-8601 with offset, zone, expected fire times as ISO-8601).
-The DST rows document Quartz's (surprising but exact) behaviour: a fire time inside a spring-
-forward gap moves by the gap, and a daily fire time whose *hour* is skipped is lost that day; in
-an overlap the later (standard-time) instant is used.
+All rows were also confirmed against the real Quartz 2.3.2.  The DST rows document its surprising
+but exact behaviour: a daily fire time inside a spring-forward gap is lost that day (the walk is
+pushed past the gap, where the hour no longer matches), and an ambiguous fall-back wall time
+resolves to the later (standard-time) instant.
 """
 
 from __future__ import annotations
@@ -178,3 +179,21 @@ def test_expression_is_frozen_and_hashable() -> None:
     assert isinstance(a, CronExpression) and str(a) == "0 0 12 ? * MON-FRI"
     with pytest.raises(AttributeError):
         a.expression = "0 0 0 * * ?"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("expr", "after"),
+    [
+        ("0 0 0 * * ? 2147483647", datetime(2098, 1, 1, tzinfo=UTC)),  # a year Quartz never reaches
+        ("0 0 0 * * ? 2050-2147483647", datetime(2101, 1, 1, tzinfo=UTC)),
+        ("0 0 0 * * ?", datetime(9999, 12, 31, tzinfo=UTC)),  # past Quartz's year-2999 guard
+        ("0 0 0 0W * ?", datetime(1, 1, 1, tzinfo=UTC)),  # lenient day 0 reaches year 0
+    ],
+)
+def test_extreme_years_give_no_fire_time_instead_of_overflowing(expr: str, after: datetime) -> None:
+    assert next_fire_times(expr, after, 3, "America/New_York") == []
+
+
+def test_huge_year_range_keeps_firing_until_the_limit() -> None:
+    result = next_fire_times("0 0 0 31 12 ? 2097-2147483647", datetime(2000, 1, 1, tzinfo=UTC), 5, "UTC")
+    assert [t.year for t in result] == [2097, 2098, 2099]

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from flowyard.api import directories, flows
+from flowyard.api import directories, flows, instances
 from flowyard.api.context import ApiContext
 from flowyard.api.dispatch import Dispatcher
 from flowyard.api.envelope import failure, version_of
@@ -30,17 +30,20 @@ from flowyard.api.timefmt import resolve_zone
 from flowyard.api.tokens import token_routes
 from flowyard.clock import Clock, SystemClock
 from flowyard.errors import InternalError, InvalidParameterError
+from flowyard.scheduler.embedded import make_scheduler
+from flowyard.scheduler.loop import Scheduler
 from flowyard.services.auth import AuthService
 from flowyard.services.directories import DirectoryService
 from flowyard.services.flows import FlowService
 from flowyard.services.identity import IdentityService
+from flowyard.services.runs import RunService
 from flowyard.settings import Settings
 from flowyard.store.db import make_engine, make_session_factory
 from flowyard.store.migrate import upgrade
 
 log = logging.getLogger("flowyard.api")
 
-OPERATIONS = flows.OPERATIONS + directories.OPERATIONS
+OPERATIONS = flows.OPERATIONS + directories.OPERATIONS + instances.OPERATIONS
 PREFIXES = ("/dataflow-batch-service/v2.0", "/batch-processing-service/v2.1")
 
 
@@ -63,7 +66,7 @@ PURGE_INTERVAL_SECONDS = 600.0
 
 
 def _lifespan(
-    engine: Engine, auth: AuthService, clock: Clock
+    engine: Engine, auth: AuthService, clock: Clock, scheduler: Scheduler | None
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     """Housekeeping while the app runs: purge expired tokens and replay records; dispose the engine."""
 
@@ -78,10 +81,14 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         task = asyncio.create_task(purge_forever())
+        if scheduler is not None:
+            scheduler.start()
         try:
             yield
         finally:
             task.cancel()
+            if scheduler is not None:
+                await run_in_threadpool(scheduler.stop)
             engine.dispose()
 
     return lifespan
@@ -92,18 +99,21 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     sessions = make_session_factory(engine)
+    zone = resolve_zone(settings.timezone)
     identity = IdentityService(sessions)
     credentials = identity.bootstrap(settings, clock.now())
     auth = AuthService(sessions, settings)
     ctx = ApiContext(
         settings=settings,
         clock=clock,
-        zone=resolve_zone(settings.timezone),
+        zone=zone,
         identity=identity,
         auth=auth,
         flows=FlowService(sessions),
         directories=DirectoryService(sessions),
+        runs=RunService(sessions, zone, settings.log_dir),
     )
+    scheduler = make_scheduler(settings, sessions, ctx.runs, clock, zone) if settings.scheduler else None
     dispatcher = Dispatcher(ctx, OPERATIONS)
     document = openapi_document(OPERATIONS)
 
@@ -122,9 +132,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _http_error},
-        lifespan=_lifespan(engine, auth, clock),
+        lifespan=_lifespan(engine, auth, clock, scheduler),
     )
     app.state.ctx = ctx
     app.state.credentials = credentials
     app.state.engine = engine
+    app.state.scheduler = scheduler
     return app

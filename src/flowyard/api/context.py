@@ -15,6 +15,7 @@ from flowyard.services.auth import AuthService
 from flowyard.services.directories import DirectoryService
 from flowyard.services.flows import FlowService
 from flowyard.services.identity import IdentityService
+from flowyard.services.runs import RunService
 from flowyard.settings import Settings
 
 
@@ -27,6 +28,7 @@ class ApiContext:
     auth: AuthService
     flows: FlowService
     directories: DirectoryService
+    runs: RunService
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from flowyard.cli.admin import admin_group
 from flowyard.cli.cron import cron_group
 from flowyard.cli.dirs import dirs_group
 from flowyard.cli.flows import flows_group
+from flowyard.cli.runs import instances_group, logs_command, trigger_command
 from flowyard.cli.server import server_command
 
 
@@ -23,6 +24,9 @@ cli.add_command(admin_group, "admin")
 cli.add_command(flows_group, "flows")
 cli.add_command(dirs_group, "dirs")
 cli.add_command(cron_group, "cron")
+cli.add_command(trigger_command, "trigger")
+cli.add_command(instances_group, "instances")
+cli.add_command(logs_command, "logs")
 
 
 def main() -> None:

@@ -444,14 +444,27 @@ def trigger_command(
     as_json: bool,
     connection: ConnectionOptions,
 ) -> None:
-    """Run flow FLOWID once now (or with --at's time base) and print the new flow instance id.
+    """Run flow FLOWID once and print the new flow instance id on stdout.
 
-    With --wait, poll the instance until it ends: a line on stderr for each
-    task status change, then a summary; the exit code tells the outcome:
-    0 SUCCESS, 1 FAIL / INTERNAL_ERROR / TIMEOUT, 8 CANCEL, 10 SKIP,
-    124 when --timeout expires, 130 on Ctrl-C. Waiting never cancels the
-    instance. --json prints the Trigger API's data, or with --wait the last
-    Get Flow Instance data.
+    Plain runs use Trigger Flow, --param runs Update And Trigger Flow and
+    --from-task runs Trigger Flow From Task.
+
+    With --wait, poll the instance until its status is final, writing to
+    stderr a line per status change of the instance and of each task, then a
+    summary. Waiting never cancels the instance: after --timeout or Ctrl-C it
+    keeps running. --json prints the Trigger API's data instead of the id, or
+    with --wait the last Get Flow Instance data.
+
+    \b
+    Exit codes with --wait:
+      0    SUCCESS
+      1    FAIL, INTERNAL_ERROR or TIMEOUT
+      8    CANCEL
+      10   SKIP
+      124  --timeout expired
+      130  interrupted (Ctrl-C)
+    Errors: 2 usage or invalid parameter, 3 authentication, 4 user or
+    permission, 5 flow state, 6 connection.
     """
     ctx = click.get_current_context()
     if parameters and from_task is not None:
@@ -509,9 +522,15 @@ def client_sort_keys(sorters: Sequence[tuple[str, str]]) -> list[tuple[str, bool
     return keys
 
 
-def merge_listings(listings: Sequence[dict[str, Any]], sorters: Sequence[tuple[str, str]]) -> list[Any]:
+def _field_text(key: str) -> Callable[[dict[str, Any]], str]:
+    return lambda item: cell(item.get(key))
+
+
+def merge_listings(
+    listings: Sequence[dict[str, Any]], sorters: Sequence[tuple[str, str]]
+) -> list[dict[str, Any]]:
     """The ``flowInsts`` of several List Flow Instances answers in one list ordered by ``sorters``."""
-    merged = [
+    merged: list[dict[str, Any]] = [
         item
         for data in listings
         for item in (data.get("flowInsts") or [])
@@ -519,7 +538,7 @@ def merge_listings(listings: Sequence[dict[str, Any]], sorters: Sequence[tuple[s
     ]
     # A stable sort per key, least significant first, gives the multi-key order.
     for key, descending in reversed(client_sort_keys(sorters)):
-        merged.sort(key=lambda item, key=key: cell(item.get(key)), reverse=descending)
+        merged.sort(key=_field_text(key), reverse=descending)
     return merged
 
 
@@ -616,7 +635,7 @@ def list_command(
     as_json: bool,
     connection: ConnectionOptions,
 ) -> None:
-    """List the flow instances triggered in a time window, newest first.
+    """List the flow instances triggered in a time window (by default the newest first).
 
     The API filters on one scheduling type per call; without --type the
     three types are listed and merged (sorted and paged here; --json then
@@ -683,7 +702,7 @@ def describe_instance(instance: dict[str, Any]) -> Iterator[str]:
         yield "\nTasks\n" + render_table(("TASK", "TASK ID", "TASK INSTANCE", "STATUS"), rows)
     flows = graph_nodes(instance, "flows")
     if flows:
-        rows = [
+        upstream = [
             (
                 _first(node, "flowName", "flow_name"),
                 _first(node, "flowId", "flow_id"),
@@ -692,7 +711,7 @@ def describe_instance(instance: dict[str, Any]) -> Iterator[str]:
             )
             for node in flows
         ]
-        yield "\nUpstream flows\n" + render_table(("FLOW", "FLOW ID", "FLOW INSTANCE", "STATUS"), rows)
+        yield "\nUpstream flows\n" + render_table(("FLOW", "FLOW ID", "FLOW INSTANCE", "STATUS"), upstream)
 
 
 @instances_group.command("get")

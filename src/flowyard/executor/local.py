@@ -19,30 +19,30 @@ How an attempt can end, and who decides:
   over a timeout or memory kill already under way, so ``cancel() is True``
   always means a CANCELLED result.
 
-An attempt ends when its main process exits. Anything it left running in its
-process group is then sent SIGKILL, so no process outlives its attempt
-unaccounted (a process that moved to its own session escapes, as it would
-escape the memory watchdog). Timers use the monotonic clock, since real
-processes run in real time; the injected clock only stamps ``started_at`` and
-``ended_at``.
+An attempt ends when its main process exits. Anything it left in its process
+group is then sent SIGKILL, and the result is held until those processes are
+gone (at most the kill grace), so a reported attempt has nothing left running
+that could overlap a retry or write into the shared log. A process that moved
+to its own session escapes this, as it escapes the memory watchdog. Timers use
+the monotonic clock, since real processes run in real time; the injected clock
+only stamps ``started_at`` and ``ended_at``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
-import select
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flowyard.clock import Clock
+from flowyard.executor import process
 from flowyard.executor.base import (
     AttemptResult,
     AttemptSpec,
@@ -52,24 +52,12 @@ from flowyard.executor.base import (
     Outcome,
     TaskKind,
 )
-from flowyard.executor.process import (
-    MIB,
-    attempt_environment,
-    base_environment,
-    group_rss_bytes,
-    has_exited,
-    judge,
-    open_pidfd,
-    prepare,
-    reap,
-    signal_group,
-    spawn,
-)
+from flowyard.executor.process import MIB, ExitWaiter, GroupUsage, signal_group
 
 logger = logging.getLogger(__name__)
 
 MEMORY_CHECK_INTERVAL = 0.1  # seconds between /proc scans while any attempt has a memory limit
-POLL_INTERVAL = 0.01  # seconds between exit checks of a child without a pidfd
+POLL_INTERVAL = 0.01  # seconds between exit checks of a child without a pidfd, or of a dying group
 CPU_EPSILON = 1e-9  # so 1.0 - 0.6 still admits 0.4
 
 
@@ -112,7 +100,7 @@ class LocalExecutor:
         self._total_cpu = float(total_cpu if total_cpu is not None else (os.cpu_count() or 1))
         self._grace = kill_grace_seconds
         self._on_result = on_result
-        self._base_env = base_environment(os.environ)
+        self._base_env = process.base_environment(os.environ)
         self._lock = threading.Lock()
         self._results_ready = threading.Condition(self._lock)
         self._attempts: dict[str, _Attempt] = {}
@@ -121,13 +109,10 @@ class LocalExecutor:
         self._results: list[AttemptResult] = []
         self._closing = False
         self._released = False
+        # Reaper thread only: results held until the rest of their group is dead, by pgid, with a deadline.
+        self._draining: dict[int, tuple[AttemptResult, float]] = {}
         self._next_memory_check = 0.0
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
-        self._epoll = select.epoll() if hasattr(select, "epoll") else None
-        if self._epoll is not None:
-            self._epoll.register(self._wake_r, select.EPOLLIN)
+        self._waiter = ExitWaiter()
         self._thread = threading.Thread(target=self._reap_loop, name="flowyard-reaper", daemon=True)
         self._thread.start()
 
@@ -155,15 +140,8 @@ class LocalExecutor:
                     )
             # Reserved before spawning outside the lock, so capacity and shutdown see it at once.
             self._attempts[spec.attempt_id] = attempt
-        if spec.kind is TaskKind.NOOP:
-            self._run_noop(attempt)
-            return
         try:
-            log_fd = prepare(spec)
-            try:
-                proc = spawn(spec, attempt_environment(self._base_env, spec), log_fd)
-            finally:
-                os.close(log_fd)
+            proc = process.start(spec, self._base_env)  # a noop too: its task instance gets a log
         except (OSError, subprocess.SubprocessError) as exc:
             self._hand_over(attempt, Outcome.FAILED, f"could not start: {exc}")
             return
@@ -171,20 +149,23 @@ class LocalExecutor:
             with self._lock:
                 del self._attempts[spec.attempt_id]
             raise
-        pidfd = open_pidfd(proc.pid) if self._epoll is not None else None
+        if proc is None:
+            self._hand_over(attempt, Outcome.SUCCESS, "noop: nothing to run")
+            return
+        pidfd = process.open_pidfd(proc.pid) if self._waiter.can_watch else None
         with self._lock:
             attempt.proc = proc
             attempt.pidfd = pidfd
             if spec.timeout_seconds:
                 attempt.deadline = time.monotonic() + spec.timeout_seconds
-            if pidfd is not None and self._epoll is not None:
+            if pidfd is not None:
                 self._by_pidfd[pidfd] = attempt
-                self._epoll.register(pidfd, select.EPOLLIN)
+                self._waiter.watch(pidfd)
             if attempt.reason is not None:  # cancelled or shut down while it was being spawned
                 outcome, message = attempt.reason
                 self._stop(attempt, outcome, message, time.monotonic())
-        if attempt.deadline is not None or spec.memory_limit_mb or pidfd is None or attempt.reason:
-            self._wake()  # the reaper's next wake-up time may have changed
+            if attempt.deadline is not None or spec.memory_limit_mb or pidfd is None or attempt.reason:
+                self._waiter.wake()  # the reaper's next wake-up time may have changed
 
     def cancel(self, attempt_id: str) -> bool:
         """Kill a running attempt's group (SIGTERM, SIGKILL after the grace).
@@ -197,7 +178,7 @@ class LocalExecutor:
             if attempt is None or not attempt.uses_cpu:
                 return False
             self._stop(attempt, Outcome.CANCELLED, "cancelled", time.monotonic())
-        self._wake()
+            self._waiter.wake()
         return True
 
     def results(self, timeout: float = 0.0) -> list[AttemptResult]:
@@ -225,35 +206,32 @@ class LocalExecutor:
         if threading.current_thread() is self._thread:
             raise ExecutorError("shutdown() cannot be called from on_result")
         with self._lock:
+            if self._released:
+                return
             self._closing = True
             if kill:
                 now = time.monotonic()
                 for attempt in self._attempts.values():
                     if attempt.uses_cpu:
                         self._stop(attempt, Outcome.CANCELLED, "cancelled: executor shut down", now)
-        self._wake()
+            self._waiter.wake()
         self._thread.join()
-        with self._lock:
-            if self._released:
-                return
-            self._released = True
-        if self._epoll is not None:
-            self._epoll.close()
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        with self._lock:  # every wake() runs under the lock, so none can hit a closed (or reused) fd
+            if not self._released:
+                self._released = True
+                self._waiter.close()
 
     # -- used by submit/cancel/shutdown, under the lock ----------------------------------------------
+
+    def _idle_locked(self) -> bool:
+        """Shut down with nothing left to report: the reaper may stop."""
+        return self._closing and not (self._attempts or self._handed_over or self._draining)
 
     def _free_cpu_locked(self) -> float:
         return self._total_cpu - math.fsum(a.spec.cpu for a in self._attempts.values() if a.uses_cpu)
 
     def _stop(
-        self,
-        attempt: _Attempt,
-        outcome: Outcome,
-        message: str,
-        now: float,
-        sig: signal.Signals = signal.SIGTERM,
+        self, attempt: _Attempt, outcome: Outcome, message: str, now: float, at_once: bool = False
     ) -> None:
         """Record why the attempt is being killed and signal its group; call with the lock held.
 
@@ -264,21 +242,12 @@ class LocalExecutor:
             attempt.reason = (outcome, message)
         if attempt.proc is None:
             return  # still being spawned: submit() stops it once it has a pid
-        if sig is signal.SIGKILL:
+        if at_once:
             signal_group(attempt.proc.pid, signal.SIGKILL)
             attempt.term_sent, attempt.kill_at = True, None
         elif not attempt.term_sent:
             signal_group(attempt.proc.pid, signal.SIGTERM)
             attempt.term_sent, attempt.kill_at = True, now + self._grace
-
-    def _run_noop(self, attempt: _Attempt) -> None:
-        """A noop still gets its workdir and log header, so its task instance has a log to show."""
-        try:
-            os.close(prepare(attempt.spec))
-        except OSError as exc:
-            self._hand_over(attempt, Outcome.FAILED, f"could not start: {exc}")
-            return
-        self._hand_over(attempt, Outcome.SUCCESS, "noop: nothing to run")
 
     def _hand_over(self, attempt: _Attempt, outcome: Outcome, message: str) -> None:
         """Queue the result of an attempt that has no process, for the reaper to deliver.
@@ -290,7 +259,7 @@ class LocalExecutor:
                 outcome, message = attempt.reason
             del self._attempts[attempt.spec.attempt_id]
             self._handed_over.append(self._result(attempt, outcome, None, message, None))
-        self._wake()
+            self._waiter.wake()
 
     def _result(
         self, attempt: _Attempt, outcome: Outcome, exit_code: int | None, message: str, pid: int | None
@@ -308,10 +277,6 @@ class LocalExecutor:
             pid=pid,
         )
 
-    def _wake(self) -> None:
-        with contextlib.suppress(BlockingIOError, OSError):
-            os.write(self._wake_w, b"x")  # a full pipe already means "wake up"
-
     # -- the reaper thread ---------------------------------------------------------------------------
 
     def _reap_loop(self) -> None:
@@ -324,30 +289,38 @@ class LocalExecutor:
 
     def _reap_once(self) -> bool:
         """One turn: wait, reap exits, enforce timeouts and memory, deliver. False when shut down and idle."""
-        exited_fds = self._wait(self._wait_time())
+        exited_fds = self._waiter.wait(self._wait_time())
         now = time.monotonic()
         with self._lock:
             done, self._handed_over = self._handed_over, []
-            for fd in exited_fds:
-                done.append(self._finish(self._by_pidfd[fd]))
-            for attempt in list(self._attempts.values()):
-                if attempt.proc is not None and attempt.pidfd is None and has_exited(attempt.proc.pid):
-                    done.append(self._finish(attempt))
+            finished = [self._finish(self._by_pidfd[fd]) for fd in exited_fds]
+            finished += [
+                self._finish(attempt)
+                for attempt in list(self._attempts.values())
+                if attempt.proc is not None and attempt.pidfd is None and process.has_exited(attempt.proc.pid)
+            ]
             self._enforce_timeouts(now)
             watched = self._memory_watch_list(now)
-            idle = self._closing and not self._attempts
-        if watched:
-            self._enforce_memory(watched)
+        for result in finished:
+            if result.pid is not None and process.group_exists(result.pid):
+                self._draining[result.pid] = (result, now + self._grace)
+            else:
+                done.append(result)
+        if watched or self._draining:
+            usage = process.scan_groups(watched.keys() | self._draining.keys())
+            self._enforce_memory(watched, usage)
+            done += self._drained(usage, now)
         self._deliver(done)
-        return not idle
+        with self._lock:
+            return not self._idle_locked()
 
     def _wait_time(self) -> float | None:
         """Seconds until something is due, or None to sleep until an exit or a wake-up."""
         now = time.monotonic()
         with self._lock:
-            if self._handed_over or (self._closing and not self._attempts):
+            if self._handed_over or self._idle_locked():
                 return 0.0
-            due: list[float] = []
+            due: list[float] = [now + POLL_INTERVAL] if self._draining else []
             for attempt in self._attempts.values():
                 if attempt.proc is None:
                     continue
@@ -361,30 +334,16 @@ class LocalExecutor:
                     due.append(self._next_memory_check)
         return max(0.0, min(due) - now) if due else None
 
-    def _wait(self, timeout: float | None) -> list[int]:
-        """Block until a pidfd is readable, a wake-up, or ``timeout``; return the readable pidfds."""
-        if self._epoll is not None:
-            fds = [fd for fd, _ in self._epoll.poll(-1 if timeout is None else timeout)]
-        else:
-            fds, _, _ = select.select([self._wake_r], [], [], timeout)
-        if self._wake_r in fds:
-            fds.remove(self._wake_r)
-            with contextlib.suppress(BlockingIOError):
-                while os.read(self._wake_r, 4096):
-                    pass
-        return fds
-
     def _finish(self, attempt: _Attempt) -> AttemptResult:
         """Reap an exited attempt and build its result; under the lock, in the reaper thread."""
         assert attempt.proc is not None
         pid = attempt.proc.pid
         # The leader is a zombie until reaped, so its group id is still ours: clear leftovers first.
         signal_group(pid, signal.SIGKILL)
-        status = reap(pid)
+        status = process.reap(pid)
         attempt.proc.returncode = -1 if status is None else status  # reaped: Popen must not wait again
         if attempt.pidfd is not None:
-            if self._epoll is not None:
-                self._epoll.unregister(attempt.pidfd)
+            self._waiter.unwatch(attempt.pidfd)
             del self._by_pidfd[attempt.pidfd]
             os.close(attempt.pidfd)
         del self._attempts[attempt.spec.attempt_id]
@@ -392,7 +351,7 @@ class LocalExecutor:
             lost = "exit status lost: the process was reaped outside the executor"
             outcome, message = attempt.reason or (Outcome.LOST, lost)
             return self._result(attempt, outcome, None, message, pid)
-        succeeded, exit_code, message = judge(status, attempt.spec.success_codes)
+        succeeded, exit_code, message = process.judge(status, attempt.spec.success_codes)
         outcome = Outcome.SUCCESS if succeeded else Outcome.FAILED
         if attempt.reason is not None:
             outcome, message = attempt.reason
@@ -420,18 +379,33 @@ class LocalExecutor:
             self._next_memory_check = now + MEMORY_CHECK_INTERVAL
         return watched
 
-    def _enforce_memory(self, watched: dict[int, _Attempt]) -> None:
-        # The /proc scan runs without the lock; only this thread reaps, so every watched leader is
+    def _enforce_memory(self, watched: dict[int, _Attempt], usage: dict[int, GroupUsage]) -> None:
+        # The /proc scan ran without the lock; only this thread reaps, so every watched leader is
         # still unreaped when the kill below is sent.
-        usage = group_rss_bytes(watched)
         with self._lock:
             now = time.monotonic()
-            for pgid, used in usage.items():
-                attempt = watched[pgid]
-                limit_mb = attempt.spec.memory_limit_mb
+            for pgid, attempt in watched.items():
+                used, limit_mb = usage[pgid].rss_bytes, attempt.spec.memory_limit_mb
                 if used > limit_mb * MIB:
                     message = f"memory limit {limit_mb} MB exceeded ({used // MIB} MB)"
-                    self._stop(attempt, Outcome.FAILED, message, now, signal.SIGKILL)
+                    self._stop(attempt, Outcome.FAILED, message, now, at_once=True)
+
+    def _drained(self, usage: dict[int, GroupUsage], now: float) -> list[AttemptResult]:
+        """Results whose group has no live process left (or that waited a grace period for it).
+
+        Holding them until then means a retry never overlaps with the previous attempt's
+        leftovers, which would otherwise still be writing into the shared log.
+        """
+        drained = []
+        for pgid, (result, give_up_at) in list(self._draining.items()):
+            live = usage[pgid].live
+            if live and now < give_up_at:
+                signal_group(pgid, signal.SIGKILL)  # a member still exists, so the pgid is still ours
+                continue
+            del self._draining[pgid]
+            note = f"; {live} process(es) of its group survived SIGKILL" if live else ""
+            drained.append(replace(result, message=result.message + note) if note else result)
+        return drained
 
     def _deliver(self, done: list[AttemptResult]) -> None:
         if not done:

@@ -1,10 +1,11 @@
-"""One attempt's OS process: environment, log file, spawn, signals, reaping, memory.
+"""One attempt's OS process: environment, log file, spawn, signals, reaping, waiting, memory.
 
 These are the mechanisms :class:`~flowyard.executor.local.LocalExecutor` is
-built from; they hold no state of their own. Linux is the target: exits are
-watched through pidfds and memory is read from ``/proc``. On other POSIX
-systems :func:`open_pidfd` returns None (the caller then polls) and
-:func:`group_rss_bytes` finds nothing (memory limits are not enforced).
+built from; the policy (when to kill, what to report) stays there. Linux is
+the target: exits are watched through pidfds and memory is read from
+``/proc``. On other POSIX systems :func:`open_pidfd` returns None (the caller
+then polls) and :func:`scan_groups` finds nothing (memory limits are not
+enforced).
 
 Memory limits are enforced by sampling, not by the kernel: RLIMIT_AS is not
 set on the child. It limits each process's *virtual* address space rather
@@ -21,10 +22,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 
 from flowyard.executor.base import AttemptSpec, TaskKind
 
@@ -117,6 +120,20 @@ def spawn(spec: AttemptSpec, env: Mapping[str, str], log_fd: int) -> subprocess.
     )
 
 
+def start(spec: AttemptSpec, base_env: Mapping[str, str]) -> subprocess.Popen[bytes] | None:
+    """Prepare and spawn the attempt; None for a noop, which is only prepared.
+
+    Raises OSError or SubprocessError when it cannot start; the header may then already be logged.
+    """
+    log_fd = prepare(spec)
+    try:
+        if spec.kind is TaskKind.NOOP:
+            return None
+        return spawn(spec, attempt_environment(base_env, spec), log_fd)
+    finally:
+        os.close(log_fd)  # the child has its own copies as stdout and stderr
+
+
 def open_pidfd(pid: int) -> int | None:
     """A pidfd that becomes readable when ``pid`` exits, or None where the kernel has none."""
     pidfd_open = getattr(os, "pidfd_open", None)
@@ -177,21 +194,38 @@ def judge(status: int, success_codes: Collection[int]) -> tuple[bool, int, str]:
     return False, code, f"exit code {code} not in success codes {describe_codes(success_codes)}"
 
 
-def group_rss_bytes(pgids: Collection[int], proc_root: str = "/proc") -> dict[int, int]:
-    """Resident memory summed over every process in each of ``pgids``, in bytes.
-
-    One pass over ``/proc`` serves all groups, so the cost is per host process,
-    not per attempt. RSS counts pages shared between forked processes once per
-    process, so the sum errs on the high side. A process that left its group
-    (setpgid/setsid) is not counted, and nor is it killed with the group.
-    """
-    totals = dict.fromkeys(pgids, 0)
-    if not totals:
-        return totals
+def group_exists(pgid: int) -> bool:
+    """True while any process, zombies included, is still in group ``pgid``."""
     try:
-        names = os.listdir(proc_root)
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class GroupUsage:
+    rss_bytes: int  # resident memory summed over the group's processes
+    live: int  # processes of the group that are not zombies
+
+
+def scan_groups(pgids: Collection[int], proc_root: str = "/proc") -> dict[int, GroupUsage]:
+    """Memory and live processes of each group in ``pgids``, from one pass over ``/proc``.
+
+    One pass serves all groups, so the cost is per host process, not per
+    attempt. RSS counts pages shared between forked processes once per
+    process, so the sum errs on the high side. A process that left its group
+    (setpgid/setsid) is not seen, and nor is it killed with the group. Without
+    ``/proc`` every group reads as empty.
+    """
+    rss = dict.fromkeys(pgids, 0)
+    live = dict.fromkeys(pgids, 0)
+    try:
+        names = os.listdir(proc_root) if rss else []
     except OSError:
-        return totals  # no /proc: nothing can be measured
+        names = []
     page = os.sysconf("SC_PAGE_SIZE")
     for name in names:
         if not name.isdigit():
@@ -209,12 +243,63 @@ def group_rss_bytes(pgids: Collection[int], proc_root: str = "/proc") -> dict[in
         # The command name (field 2) is in parentheses and may contain anything; fields resume after
         # the last ')'. From there: [0] state (3), [2] pgrp (5), [21] rss in pages (24).
         fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) < 22:
+        if len(fields) < 22 or (pgrp := int(fields[2])) not in rss:
             continue
-        pgrp = int(fields[2])
-        if pgrp in totals:
-            totals[pgrp] += int(fields[21]) * page
-    return totals
+        rss[pgrp] += int(fields[21]) * page
+        if fields[0] not in (b"Z", b"X"):
+            live[pgrp] += 1
+    return {pgid: GroupUsage(rss[pgid], live[pgid]) for pgid in rss}
+
+
+class ExitWaiter:
+    """Sleeps until a watched pidfd becomes readable (its process exited), :meth:`wake`, or a timeout.
+
+    Watching and waking are safe from any thread while another one waits. Without epoll (non-Linux)
+    nothing can be watched and the caller must poll for exits.
+    """
+
+    def __init__(self) -> None:
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._epoll = select.epoll() if hasattr(select, "epoll") else None
+        if self._epoll is not None:
+            self._epoll.register(self._wake_r, select.EPOLLIN)
+
+    @property
+    def can_watch(self) -> bool:
+        return self._epoll is not None
+
+    def watch(self, pidfd: int) -> None:
+        assert self._epoll is not None
+        self._epoll.register(pidfd, select.EPOLLIN)
+
+    def unwatch(self, pidfd: int) -> None:
+        assert self._epoll is not None
+        self._epoll.unregister(pidfd)
+
+    def wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._wake_w, b"x")  # a full pipe already means "wake up"
+
+    def wait(self, timeout: float | None) -> list[int]:
+        """The readable pidfds; empty after a wake-up or the timeout (None = no timeout)."""
+        if self._epoll is not None:
+            fds = [fd for fd, _ in self._epoll.poll(-1 if timeout is None else timeout)]
+        else:
+            fds, _, _ = select.select([self._wake_r], [], [], timeout)
+        if self._wake_r in fds:
+            fds.remove(self._wake_r)
+            with contextlib.suppress(BlockingIOError):
+                while os.read(self._wake_r, 4096):
+                    pass
+        return fds
+
+    def close(self) -> None:
+        if self._epoll is not None:
+            self._epoll.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
 
 
 def describe_codes(codes: Collection[int]) -> str:

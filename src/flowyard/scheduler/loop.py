@@ -25,9 +25,10 @@ from flowyard.domain.instances import InstanceRun
 from flowyard.domain.states import Status, check_transition
 from flowyard.domain.ticks import CatchUp, due_ticks, next_tick
 from flowyard.errors import FlowyardError
-from flowyard.executor.base import AttemptResult, Executor, ExecutorFullError
+from flowyard.executor.base import AttemptResult, Executor, ExecutorFullError, Outcome
 from flowyard.scheduler.launch import build_attempt
 from flowyard.scheduler.premises import unmet_premises
+from flowyard.scheduler.recovery import kill_orphans
 from flowyard.services.runs import RunService
 from flowyard.store import flows as flow_store
 from flowyard.store import instances as store
@@ -96,6 +97,42 @@ class Scheduler:
                 log.exception("scheduler step failed")
                 wait = self._config.idle_wake
             self._wake.wait(max(wait.total_seconds(), 0.0))
+
+    def recover(self, now: datetime) -> int:
+        """Settle attempts that a previous run of this scheduler left RUNNING (it crashed).
+
+        Their processes are killed; each attempt counts as LOST, so the task is
+        retried if it has retries left and fails otherwise, with the reason in
+        its log. Returns the number of attempts settled.
+        """
+        with transaction(self._sessions) as session:
+            attempts = store.running_attempts(session, self._config.owner)
+        if not attempts:
+            return 0
+        kill_orphans(a.id for a in attempts)
+        for attempt in attempts:
+            reason = "interrupted: the Flowyard server stopped while it ran"
+            with transaction(self._sessions) as session:
+                task = store.get_task(session, attempt.task_instance_id)
+            if task is not None:
+                path = self._runs.log_path(task.flow_instance_id, task.id)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("a", encoding="utf-8") as handle:
+                    handle.write(f"\n[flowyard] attempt {attempt.run_num} {reason}\n")
+            result = AttemptResult(
+                attempt_id=attempt.id,
+                task_instance_id=attempt.task_instance_id,
+                run_num=attempt.run_num,
+                outcome=Outcome.LOST,
+                exit_code=None,
+                message=reason,
+                started_at=attempt.started_at or now,
+                ended_at=now,
+                pid=attempt.pid,
+            )
+            self.record_result(result, now)
+        log.warning("recovered %d interrupted task attempts", len(attempts))
+        return len(attempts)
 
     # --- one pass ---------------------------------------------------------------------------------
 

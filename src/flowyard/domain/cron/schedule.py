@@ -6,9 +6,11 @@ seconds up to years: whenever a field does not match it moves the calendar to th
 because Quartz's answers around DST transitions, short months, ``W``/``L``/``#`` and lenient
 overflow are a product of that walk, not of a simple specification.  Notable consequences:
 
-* A fire time that falls into a DST gap moves forward by the gap (02:30 -> 03:30).  In an overlap
-  an hour that is *entered* from an earlier hour resolves to the later (standard-time) instant,
-  so ``0 30 2 * * ?`` fires once on a fall-back day, at the second 02:30.
+* Spring forward: a wall time inside the gap is pushed past it (02:30 becomes 03:30), where the
+  hour no longer matches, so ``0 30 2 * * ?`` does not fire at all on that day; ``0 0 * * * ?``
+  goes from 01:00 straight to 03:00.  Fall back: an ambiguous wall time resolves to the later
+  (standard-time) instant, so ``0 30 2 * * ?`` fires once, at the second 02:30, and
+  ``0 0 * * * ?`` goes from 01:00 (summer time) to 02:00 (winter time), skipping one real hour.
 * ``nW`` and ``LW`` compare a candidate with the start time using a calendar whose milliseconds
   come from the wall clock (``Calendar.getInstance()``), which makes Quartz's answer depend on the
   current time when ``after`` has a non-zero millisecond part.  This implementation behaves like
