@@ -423,6 +423,20 @@ def test_on_result_is_called_from_the_reaper_thread(
     assert seen == [(result, "flowyard-reaper")]
 
 
+def test_on_result_may_submit_the_next_attempt(
+    make_executor: Callable[..., LocalExecutor], spec: Specs
+) -> None:
+    executors: list[LocalExecutor] = []
+
+    def on_result(result: AttemptResult) -> None:
+        if result.attempt_id == "first":
+            executors[0].submit(spec("true", attempt_id="second"))
+
+    executors.append(make_executor(on_result=on_result))
+    executors[0].submit(spec("true", attempt_id="first"))
+    assert [r.attempt_id for r in collect(executors[0], 2)] == ["first", "second"]
+
+
 def test_shutdown_kills_running_attempts_and_refuses_new_ones(
     make_executor: Callable[..., LocalExecutor], spec: Specs
 ) -> None:
@@ -452,6 +466,8 @@ def test_without_pidfds_exits_and_timeouts_are_found_by_polling(
     with LocalExecutor(SystemClock(), total_cpu=4.0, kill_grace_seconds=GRACE) as executor:
         executor.submit(spec("exit 0", attempt_id="ok"))
         executor.submit(spec("exit 3", attempt_id="bad"))
-        executor.submit(spec("sleep 100 & echo $! >> pids.txt; sleep 100", attempt_id="slow", timeout_seconds=1))
+        executor.submit(
+            spec("sleep 100 & echo $! >> pids.txt; sleep 100", attempt_id="slow", timeout_seconds=1)
+        )
         outcomes = {r.attempt_id: r.outcome for r in collect(executor, 3)}
     assert outcomes == {"ok": Outcome.SUCCESS, "bad": Outcome.FAILED, "slow": Outcome.TIMEOUT}

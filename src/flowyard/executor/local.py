@@ -1,23 +1,21 @@
 """LocalExecutor: attempts as child processes of this server, watched by one reaper thread.
 
 ``submit`` spawns the process in the caller's thread (about the cost of a bare
-``subprocess.Popen``) and returns. One reaper thread then does everything else:
-it sleeps in epoll on a pidfd per attempt plus a wake-up pipe, with a timeout
-set to the next thing due (a timeout, a SIGKILL escalation, a memory check), so
-200 running attempts cost one thread and no polling. Without pidfds (non-Linux,
-kernel < 5.3) it polls each child every 10 ms instead.
+``subprocess.Popen``) and returns. One reaper thread does the rest: it sleeps
+in epoll on a pidfd per attempt plus a wake-up pipe, until the next thing due
+(a timeout, a SIGKILL escalation, a memory check), so 200 running attempts
+cost one thread and no polling. Without pidfds it polls every 10 ms instead.
 
-How an attempt can end, and who decides:
+How an attempt ends, and who decides:
 
 * it exits: SUCCESS if the code is in ``success_codes``, else FAILED;
-* its timeout passes: the group gets SIGTERM, then SIGKILL after the grace;
-  TIMEOUT, whatever the process does meanwhile;
-* its group's summed RSS goes over ``memory_limit_mb`` at a check (every
-  100 ms): SIGKILL at once, since memory grows fast and a grace could take
-  the host down; FAILED with a memory message;
+* its timeout passes: SIGTERM to the group, SIGKILL after the grace; TIMEOUT
+  whatever the process does meanwhile;
+* its group's summed RSS is over ``memory_limit_mb`` at a check (every 100 ms):
+  SIGKILL at once, since memory grows fast and a grace could take the host
+  down; FAILED with a memory message;
 * ``cancel``/``shutdown``: like a timeout, reported CANCELLED. A cancel wins
-  over a timeout or memory kill already under way, so ``cancel() is True``
-  always means a CANCELLED result.
+  over a kill already under way, so ``cancel() is True`` means CANCELLED.
 
 An attempt ends when its main process exits. Anything it left in its process
 group is then sent SIGKILL, and the result is held until those processes are
@@ -82,11 +80,10 @@ class _Attempt:
 class LocalExecutor:
     """Runs attempts on this machine; see the module docstring for the behaviour.
 
-    ``total_cpu`` defaults to ``os.cpu_count()``. ``on_result`` is called from the
-    reaper thread after the result is queued for :meth:`results`, so it can be a
-    mere wake-up for a scheduler loop that then drains :meth:`results`; it must
-    not block for long, and must not call :meth:`shutdown`. Results are queued
-    until :meth:`results` is called, so a caller must drain them.
+    ``total_cpu`` defaults to ``os.cpu_count()``. ``on_result`` is called from the reaper thread
+    after the result is queued for :meth:`results`, so it can be a mere wake-up for a scheduler
+    loop that drains :meth:`results` (which it must: results stay queued until then). It may call
+    :meth:`submit` and :meth:`cancel`, not :meth:`shutdown`, and should not block.
     """
 
     def __init__(
@@ -105,7 +102,7 @@ class LocalExecutor:
         self._results_ready = threading.Condition(self._lock)
         self._attempts: dict[str, _Attempt] = {}
         self._by_pidfd: dict[int, _Attempt] = {}
-        self._handed_over: list[AttemptResult] = []  # made outside the reaper, delivered by it
+        self._handed_over: list[AttemptResult] = []  # results made outside the reaper, for it to deliver
         self._results: list[AttemptResult] = []
         self._closing = False
         self._released = False
@@ -348,13 +345,11 @@ class LocalExecutor:
             os.close(attempt.pidfd)
         del self._attempts[attempt.spec.attempt_id]
         if status is None:
-            lost = "exit status lost: the process was reaped outside the executor"
-            outcome, message = attempt.reason or (Outcome.LOST, lost)
-            return self._result(attempt, outcome, None, message, pid)
-        succeeded, exit_code, message = process.judge(status, attempt.spec.success_codes)
-        outcome = Outcome.SUCCESS if succeeded else Outcome.FAILED
-        if attempt.reason is not None:
-            outcome, message = attempt.reason
+            outcome, exit_code, message = Outcome.LOST, None, "exit status lost: reaped outside the executor"
+        else:
+            succeeded, exit_code, message = process.judge(status, attempt.spec.success_codes)
+            outcome = Outcome.SUCCESS if succeeded else Outcome.FAILED
+        outcome, message = attempt.reason or (outcome, message)
         return self._result(attempt, outcome, exit_code, message, pid)
 
     def _enforce_timeouts(self, now: float) -> None:

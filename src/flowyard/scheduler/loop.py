@@ -172,10 +172,12 @@ class Scheduler:
             for tick_at in ticks:
                 if self._runs.create_tick(flow, tick_at, now):
                     log.info("flow %s: tick %s", flow_id, tick_at.isoformat())
-            new_cursor = max([cursor, *ticks]) if ticks else cursor
-            upcoming = next_tick(cron, self._config.zone, max(new_cursor, now), flow.definition.start_date)
+            # The cursor only ever moves to a fire time: Quartz chains each fire time from the previous
+            # one, and around DST changes the chain depends on where it starts.
+            new_cursor = max([cursor, *ticks])
+            upcoming = next_tick(cron, self._config.zone, new_cursor, flow.definition.start_date)
             with transaction(self._sessions) as session:
-                store.set_schedule(session, flow_id, new_cursor if ticks else max(cursor, now), upcoming)
+                store.set_schedule(session, flow_id, new_cursor, upcoming)
             if upcoming is not None and (earliest is None or upcoming < earliest):
                 earliest = upcoming
         return earliest
