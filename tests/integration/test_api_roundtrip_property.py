@@ -14,13 +14,24 @@ from hypothesis import strategies as st
 
 from tests.integration.conftest import World, make_world
 
-names = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x2FFF, blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12).filter(
-    lambda s: s.strip() == s and bool(s.strip())
-)
+names = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0x2FFF, blacklist_categories=("Cs", "Cc")),
+    min_size=1,
+    max_size=12,
+).filter(lambda s: s.strip() == s and bool(s.strip()))
 small = st.integers(min_value=0, max_value=3600)
 run_mode = st.builds(
     lambda cpu, mem: json.dumps(
-        {"taskMode": 1, "cpu": cpu, "memory": mem, "maxParallel": 0, "keyType": 0, "datasourceId": 0, "path": "", "content": ""},
+        {
+            "taskMode": 1,
+            "cpu": cpu,
+            "memory": mem,
+            "maxParallel": 0,
+            "keyType": 0,
+            "datasourceId": 0,
+            "path": "",
+            "content": "",
+        },
         separators=(",", ":"),
     ),
     st.sampled_from([0.1, 0.5, 1, 1.5, 2]),
@@ -57,9 +68,13 @@ def definitions(draw: st.DrawFn) -> dict[str, Any]:
     return {
         "name": "ignored",
         "cycle": draw(st.sampled_from(["M", "W", "D", "H", "mi"])),
-        "cron": draw(st.sampled_from(["0 0 0 * * ? *", "0 1/1 * * * ? *", "59 59 23 L * ? *", "0 0 2 ? * MON-FRI"])),
+        "cron": draw(
+            st.sampled_from(["0 0 0 * * ? *", "0 1/1 * * * ? *", "59 59 23 L * ? *", "0 0 2 ? * MON-FRI"])
+        ),
         "parameters": json.dumps(
-            [{"key": k, "value": draw(st.text(max_size=10))} for k in params], ensure_ascii=False, separators=(",", ":")
+            [{"key": k, "value": draw(st.text(max_size=10))} for k in params],
+            ensure_ascii=False,
+            separators=(",", ":"),
         ),
         "alertMode": draw(st.integers(0, 3)),
         "submitter": draw(st.text(max_size=8)),

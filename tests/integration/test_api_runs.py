@@ -70,7 +70,12 @@ def test_a_chain_runs_with_parameters_and_logs(world: World) -> None:
     assert first.index("cmdline:") < first.index("hello world")
     assert f"env=world id={instance_id}" in log_of(api, tasks["b"]["taskInstId"])
     task = api.ok("GET", "taskInstances", "get", taskInstId=tasks["a"]["taskInstId"])
-    assert (task["status"], task["stsDesc"], task["runNum"], task["flowInstId"]) == (1, "SUCCESS", 1, instance_id)
+    assert (task["status"], task["stsDesc"], task["runNum"], task["flowInstId"]) == (
+        1,
+        "SUCCESS",
+        1,
+        instance_id,
+    )
     assert task["cmd"].startswith("echo hello world 2026-11-21")
     assert log_of(api, tasks["a"]["taskInstId"], maxLength=10) == first[:10]
     assert log_of(api, tasks["a"]["taskInstId"], maxLength="") == first
@@ -84,7 +89,11 @@ def test_a_failure_fails_the_instance_and_skips_what_never_ran(world: World) -> 
     done = wait_final(api, trigger(world, flow_id))
     assert done["statusDesc"] == "FAIL"
     tasks = tasks_of(done)
-    assert (tasks["a"]["status"], tasks["bad"]["status"], tasks["after"]["status"]) == ("SUCCESS", "FAIL", "SKIP")
+    assert (tasks["a"]["status"], tasks["bad"]["status"], tasks["after"]["status"]) == (
+        "SUCCESS",
+        "FAIL",
+        "SKIP",
+    )
     detail = api.ok("GET", "taskInstances", "get", taskInstId=tasks["bad"]["taskInstId"])
     assert detail["status"] == -1
     assert "failing" in log_of(api, tasks["bad"]["taskInstId"])
@@ -94,7 +103,9 @@ def test_retries_then_success(world: World, tmp_path: Path) -> None:
     api = world.api
     marker = tmp_path / "marker"
     flow = simple_flow("flaky")
-    flow["tasks"][0].update(cmd=f"if [ -f {marker} ]; then echo second; else touch {marker}; exit 1; fi", retryLimit=2)
+    flow["tasks"][0].update(
+        cmd=f"if [ -f {marker} ]; then echo second; else touch {marker}; exit 1; fi", retryLimit=2
+    )
     flow_id = api.import_flow(flow, "flaky")
     done = wait_final(api, trigger(world, flow_id))
     assert done["statusDesc"] == "SUCCESS"
@@ -135,14 +146,23 @@ def test_trigger_from_task_runs_it_and_downstream_over_rerun_edges(world: World)
     flow_id = api.import_flow(flow, "partial")
     graph = json.loads(api.ok("GET", "flows", "get", flowId=flow_id)["graph"])
     b_id = next(t["taskId"] for t in graph["tasks"] if t["taskName"] == "b")
-    data = api.ok("POST", "flows", "triggerFromTask", {"flowId": flow_id, "taskId": b_id, "triggerTime": epoch_ms(world)})
+    data = api.ok(
+        "POST",
+        "flows",
+        "triggerFromTask",
+        {"flowId": flow_id, "taskId": b_id, "triggerTime": epoch_ms(world)},
+    )
     done = wait_final(api, data["flowInstanceId"])
     statuses = {name: t["status"] for name, t in tasks_of(done).items()}
     assert statuses == {"a": "SKIP", "b": "SUCCESS", "c": "SUCCESS", "d": "SKIP"}
     assert done["statusDesc"] == "SUCCESS"
-    answer = api.call("POST", "flows", "triggerFromTask", {"flowId": flow_id, "taskId": 1, "triggerTime": epoch_ms(world)})
+    answer = api.call(
+        "POST", "flows", "triggerFromTask", {"flowId": flow_id, "taskId": 1, "triggerTime": epoch_ms(world)}
+    )
     assert answer["code"] == 62102 and "do not trigger the same workflow repeatedly" in answer["msg"]
-    assert api.call("POST", "flows", "triggerFromTask", {"flowId": flow_id}, version="v2.0")["status"] == 62102
+    assert (
+        api.call("POST", "flows", "triggerFromTask", {"flowId": flow_id}, version="v2.0")["status"] == 62102
+    )
 
 
 def test_update_and_trigger_overrides_parameters_for_one_instance(world: World) -> None:
@@ -150,12 +170,18 @@ def test_update_and_trigger_overrides_parameters_for_one_instance(world: World) 
     flow = simple_flow("a", parameters='[{"key":"X","value":"stored"},{"key":"Y","value":"kept"}]')
     flow["tasks"][0]["cmd"] = "echo X=${X} Y=${Y} Z=${Z}"
     flow_id = api.import_flow(flow, "override")
-    body = {"flowId": flow_id, "triggerTime": epoch_ms(world), "parameters": '[{"key":"X","value":"new"},{"key":"Z","value":"z"}]'}
+    body = {
+        "flowId": flow_id,
+        "triggerTime": epoch_ms(world),
+        "parameters": '[{"key":"X","value":"new"},{"key":"Z","value":"z"}]',
+    }
     instance_id = api.ok("POST", "flows", "updateAndTrigger", body)["flowInstanceId"]
     done = wait_final(api, instance_id)
     assert "X=new Y=kept Z=z" in log_of(api, tasks_of(done)["a"]["taskInstId"])
     assert json.loads(done["parameters"]) == [
-        {"key": "X", "value": "new"}, {"key": "Y", "value": "kept"}, {"key": "Z", "value": "z"}
+        {"key": "X", "value": "new"},
+        {"key": "Y", "value": "kept"},
+        {"key": "Z", "value": "z"},
     ]
     stored = json.loads(api.ok("GET", "flows", "export", flowId=flow_id)["parameters"])
     assert stored == [{"key": "X", "value": "stored"}, {"key": "Y", "value": "kept"}]
@@ -203,18 +229,25 @@ def test_no_task_and_permissions(world: World) -> None:
     empty = api.import_flow({"cycle": "D", "cron": "0 0 0 * * ? *", "tasks": []}, "empty")
     answer = api.call("POST", "flows", "trigger", {"flowId": empty, "triggerTime": epoch_ms(world)})
     assert (answer["code"], answer["msg"]) == (62104, "This workflow has no task. You cannot trigger it.")
-    answer = api.call("POST", "flows", "trigger", {"flowId": empty, "triggerTime": epoch_ms(world)}, version="v2.0")
+    answer = api.call(
+        "POST", "flows", "trigger", {"flowId": empty, "triggerTime": epoch_ms(world)}, version="v2.0"
+    )
     assert answer["msg"] == "This workflow has no task, you cannot trigger it!"
     flow_id = api.import_flow(simple_flow("a", visitors="vic"), "guarded")
     instance_id = trigger(world, flow_id)
     vic = api.as_(world.new_org_user("vic", world.admin.org_id))
-    assert vic.call("POST", "flows", "trigger", {"flowId": flow_id, "triggerTime": epoch_ms(world)})["code"] == 62103
+    assert (
+        vic.call("POST", "flows", "trigger", {"flowId": flow_id, "triggerTime": epoch_ms(world)})["code"]
+        == 62103
+    )
     assert vic.call("POST", "flowInstances", "cancel", {"flowInstId": instance_id})["code"] == 62103
     assert vic.ok("GET", "flowInstances", "get", flowInstId=instance_id)["hasEditPri"] is False
     outsider = api.as_(world.new_org_user("olga"))
     assert outsider.call("GET", "flowInstances", "get", flowInstId=instance_id)["msg"] == "Instance not found"
     task_inst = tasks_of(wait_final(api, instance_id))["a"]["taskInstId"]
-    assert outsider.call("GET", "taskInstances", "getLog", taskInstId=task_inst)["msg"] == "Instance not found"
+    assert (
+        outsider.call("GET", "taskInstances", "getLog", taskInstId=task_inst)["msg"] == "Instance not found"
+    )
     assert outsider.ok("POST", "flowInstances", "search", {"type": 0})["count"] == 0
     assert api.call("GET", "taskInstances", "get", version="v2.0", taskInstId=task_inst)["status"] == 62102
 
@@ -245,17 +278,28 @@ def test_list_flow_instances_filters_and_pages(world: World) -> None:
     assert api.ok("POST", "flowInstances", "search", {"type": 0, "expression": "BAD"})["count"] == 1
     t_first = int(world.clock.now().timestamp() * 1000) - 120_000
     window = {"type": 0, "fromTriggerTime": t_first, "toTriggerTime": t_first + 1}
-    assert [i["instanceId"] for i in api.ok("POST", "flowInstances", "search", window)["flowInsts"]] == [first]
+    assert [i["instanceId"] for i in api.ok("POST", "flowInstances", "search", window)["flowInsts"]] == [
+        first
+    ]
     window = {"type": 0, "startTriggerTime": t_first + 1, "endTriggerTime": t_first + 10**9}
     assert api.ok("POST", "flowInstances", "search", window)["count"] == 2
-    page = {"type": 0, "pagination": {"pageNo": 2, "pageSize": 2, "sorters": [{"field": "trigger_time", "order": "ASC"}]}}
+    page = {
+        "type": 0,
+        "pagination": {"pageNo": 2, "pageSize": 2, "sorters": [{"field": "trigger_time", "order": "ASC"}]},
+    }
     paged = api.ok("POST", "flowInstances", "search", page)
     assert paged["count"] == 3 and len(paged["flowInsts"]) == 1
     page["pagination"]["pageNo"] = 1
     v20 = api.ok("POST", "flowInstances", "search", page, version="v2.0")
     assert len(v20["flowInsts"]) == 1
     bad_sort = {"type": 0, "pagination": {"pageNo": 1, "pageSize": 2, "sorters": [{"field": "flowName"}]}}
-    assert api.call("POST", "flowInstances", "search", bad_sort)["msg"] == "The sorters field parameter is invalid"
-    assert api.call("POST", "flowInstances", "search", bad_sort, version="v2.0")["msg"] == "illegal sorted by field"
+    assert (
+        api.call("POST", "flowInstances", "search", bad_sort)["msg"]
+        == "The sorters field parameter is invalid"
+    )
+    assert (
+        api.call("POST", "flowInstances", "search", bad_sort, version="v2.0")["msg"]
+        == "illegal sorted by field"
+    )
     assert api.call("POST", "flowInstances", "search", {"type": 0, "status": "1,x"})["code"] == 62102
     assert api.call("POST", "flowInstances", "search", {})["msg"] == "Invalid parameter: type is required"

@@ -34,7 +34,11 @@ class Rig:
     def __init__(self, tmp_path: Path, database_url: str | None = None) -> None:
         self.clock = FakeClock(datetime(2024, 3, 29, 23, 30, tzinfo=UTC))
         settings = Settings(
-            data_dir=tmp_path, auth=False, scheduler=False, timezone="Europe/Berlin", database_url=database_url
+            data_dir=tmp_path,
+            auth=False,
+            scheduler=False,
+            timezone="Europe/Berlin",
+            database_url=database_url,
         )
         self.app = create_app(settings, clock=self.clock)
         self.client = TestClient(self.app)
@@ -58,7 +62,9 @@ class Rig:
     def ticks(self, flow_id: int) -> list[datetime]:
         with self.sessions() as session:
             rows = session.execute(
-                select(m.FlowInstance.scheduled_at).where(m.FlowInstance.flow_id == flow_id).order_by(m.FlowInstance.scheduled_at)
+                select(m.FlowInstance.scheduled_at)
+                .where(m.FlowInstance.flow_id == flow_id)
+                .order_by(m.FlowInstance.scheduled_at)
             ).scalars()
             return [r.astimezone(BERLIN) for r in rows if r is not None]
 

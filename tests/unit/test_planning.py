@@ -165,7 +165,12 @@ def test_timeout_is_retried_and_ends_timeout_on_the_last_attempt(
 @pytest.mark.parametrize(
     ("run_num", "status", "next_at", "message"),
     [
-        (1, S.READY, NOW + timedelta(seconds=300), "attempt 1 lost: server stopped; retry 1 of 2 after 300 s"),
+        (
+            1,
+            S.READY,
+            NOW + timedelta(seconds=300),
+            "attempt 1 lost: server stopped; retry 1 of 2 after 300 s",
+        ),
         # a lost attempt counts as a failure, not a timeout
         (3, S.FAIL, None, "attempt 3 lost after 2 retries: server stopped"),
     ],

@@ -41,7 +41,10 @@ def multi(**kw: object) -> RunMode:
         (replace(GOOD, type=FlowType.PERIODIC, cron=""), "periodic flow needs a cron"),
         (replace(GOOD, cron="0 0 0 * * *"), "invalid cron"),  # Quartz: one of day fields must be '?'
         (replace(GOOD, alert_mode=4), "alertMode must be 0, 1, 2 or 3"),
-        (replace(GOOD, parameters=(Parameter("k", "1"), Parameter("k", "2"))), "parameter 'k' is given 2 times"),
+        (
+            replace(GOOD, parameters=(Parameter("k", "1"), Parameter("k", "2"))),
+            "parameter 'k' is given 2 times",
+        ),
         (replace(GOOD, parameters=(Parameter("", "1"),)), "parameter keys cannot be empty"),
         (replace(GOOD, tasks=(A, A)), "duplicate task names: a"),
         (replace(GOOD, tasks=(replace(A, type="nope"),)), "unknown type 'nope'"),
@@ -51,8 +54,14 @@ def multi(**kw: object) -> RunMode:
         (replace(GOOD, tasks=(replace(A, cron="bad"),)), "invalid cron"),
         (replace(GOOD, tasks=(replace(A, run_mode=RunMode(cpu=0.05)),)), "cpu must be between 0.1 and 2"),
         (replace(GOOD, tasks=(replace(A, run_mode=RunMode(cpu=2.5)),)), "cpu must be between 0.1 and 2"),
-        (replace(GOOD, tasks=(replace(A, run_mode=RunMode(memory=0.2)),)), "memory must be between 0.3 and 4"),
-        (replace(GOOD, tasks=(replace(A, run_mode=RunMode(memory=4.5)),)), "memory must be between 0.3 and 4"),
+        (
+            replace(GOOD, tasks=(replace(A, run_mode=RunMode(memory=0.2)),)),
+            "memory must be between 0.3 and 4",
+        ),
+        (
+            replace(GOOD, tasks=(replace(A, run_mode=RunMode(memory=4.5)),)),
+            "memory must be between 0.3 and 4",
+        ),
         (replace(GOOD, tasks=(replace(A, run_mode=RunMode(task_mode=3)),)), "taskMode must be 1"),
         (replace(GOOD, tasks=(replace(A, run_mode=multi(max_parallel=0)),)), "needs maxParallel >= 1"),
         (replace(GOOD, tasks=(replace(A, run_mode=multi(content=" ")),)), "keyType 2 needs"),
@@ -68,7 +77,10 @@ def multi(**kw: object) -> RunMode:
             "duplicate linkId",
         ),
         (replace(GOOD, link_relations=(LinkRelation("9", "a"),)), "unknown linkId '9'"),
-        (replace(GOOD, flow_links=(FlowLink("0", "u"),), link_relations=(LinkRelation("0", "x"),)), "unknown task 'x'"),
+        (
+            replace(GOOD, flow_links=(FlowLink("0", "u"),), link_relations=(LinkRelation("0", "x"),)),
+            "unknown task 'x'",
+        ),
         (replace(GOOD, task_links=(TaskLink("0", "f", "a"),)), "points into this flow"),
     ],
 )

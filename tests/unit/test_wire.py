@@ -12,7 +12,9 @@ from flowyard.api.wire import Reader, embedded_json, parse_json_body, to_bool, t
 from flowyard.errors import InvalidParameterError
 
 
-@pytest.mark.parametrize(("value", "expected"), [(3, 3), ("3", 3), (" 42 ", 42), (3.0, 3), ("7.0", 7), ("-1", -1)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(3, 3), ("3", 3), (" 42 ", 42), (3.0, 3), ("7.0", 7), ("-1", -1)]
+)
 def test_ints_as_numbers_or_strings(value: object, expected: int) -> None:
     assert to_int(value, "flowId") == expected
 
@@ -74,7 +76,9 @@ def test_pagination_bases_and_sorters() -> None:
     assert parse_page(Reader({"pagination": {"pageNo": 0, "pageSize": 5}}), V20, allowed, msg).index == 0
     assert parse_page(Reader({"pagination": {"pageNo": 3, "pageSize": 5}}), V20, allowed, msg).index == 3
     page = parse_page(
-        Reader({"pagination": {"sorters": [{"field": "updateTime", "order": "desc"}, {"field": "create_time"}]}}),
+        Reader(
+            {"pagination": {"sorters": [{"field": "updateTime", "order": "desc"}, {"field": "create_time"}]}}
+        ),
         V21,
         allowed,
         msg,

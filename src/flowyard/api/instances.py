@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flowyard.api.context import Call, Operation
@@ -23,11 +24,19 @@ TASK_TYPE_NUMBER = {"DATA_INTEGRATION": 7, "PYTHON": 8, "EXTERNAL_APP": 9}
 SHELL_TYPE_NUMBER = 3
 
 
-def _trigger_time(call: Call) -> Any:
-    value = call.body.int("triggerTime", None)
-    if value < 0:
-        raise InvalidParameterError("Invalid parameter: triggerTime must be epoch milliseconds")
+MAX_EPOCH_MS = 253402300799999  # 9999-12-31T23:59:59.999Z, the last instant a datetime can hold
+
+
+def epoch_ms_field(value: int, name: str) -> datetime:
+    if not 0 <= value <= MAX_EPOCH_MS:
+        raise InvalidParameterError(
+            f"Invalid parameter: {name} must be epoch milliseconds between 0 and {MAX_EPOCH_MS}"
+        )
     return from_epoch_ms(value)
+
+
+def _trigger_time(call: Call) -> datetime:
+    return epoch_ms_field(call.body.int("triggerTime", None), "triggerTime")
 
 
 def trigger(call: Call) -> dict[str, str]:
@@ -192,8 +201,8 @@ def search_instances(call: Call) -> dict[str, Any]:
         type_=body.int("type"),
         expression=body.str("expression", ""),
         owner=body.str("owner", ""),
-        from_at=None if from_ms is None else from_epoch_ms(from_ms),
-        to_at=None if to_ms is None else from_epoch_ms(to_ms),
+        from_at=None if from_ms is None else epoch_ms_field(from_ms, "fromTriggerTime"),
+        to_at=None if to_ms is None else epoch_ms_field(to_ms, "toTriggerTime"),
         statuses=_statuses(body.raw("status")),
         sorters=page.sorters,
         page=page.index,

@@ -1,0 +1,139 @@
+"""kill -9 the server while tasks run, start it again: every instance ends correctly, ticks go on."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flowyard.client import FlowyardClient
+from tests.e2e.test_server_process import free_port, start_server, stop, wait_healthy
+
+pytestmark = pytest.mark.e2e
+FINAL = {1, -1, 8, 10, 7, 4}
+
+
+def wait_for(what: str, check: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def task_status(client: FlowyardClient, instance_id: str) -> dict[str, str]:
+    graph = json.loads(client.get_flow_instance(instance_id)["graph"])
+    return {t["taskName"]: t["status"] for t in graph["tasks"]}
+
+
+def task_instance(client: FlowyardClient, instance_id: str, name: str) -> str:
+    graph = json.loads(client.get_flow_instance(instance_id)["graph"])
+    return str(next(t["taskInstId"] for t in graph["tasks"] if t["taskName"] == name))
+
+
+def processes_of(attempt_prefix: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if f"FLOWYARD_ATTEMPT_ID={attempt_prefix}".encode() in environ:
+            found.append(int(entry.name))
+    return found
+
+
+def ticks_of(client: FlowyardClient) -> dict[str, Any]:
+    return client.list_flow_instances(
+        flow_type=1, from_trigger_time_ms=0, to_trigger_time_ms=4102444800000, page_size=1000
+    )
+
+
+def flow(name: str, cmd: str, **task: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "cycle": "D",
+        "cron": "0 0 0 * * ? *",
+        "type": 0,
+        "tasks": [{"name": "t", "type": "COMMAND", "cmd": cmd, **task}],
+    }
+
+
+def test_kill_minus_nine_then_restart(tmp_path: Path) -> None:
+    port = free_port()
+    server = start_server(tmp_path, port)
+    restarted = None
+    try:
+        wait_healthy(server, port)
+        creds = tmp_path / "credentials.json"
+        with FlowyardClient.from_credentials(creds) as client:
+            root = client.list_directories()[0]["key"]
+            retried = client.import_flow(
+                flow("retried", "sleep 3; echo finished", retryLimit=1), flow_name="retried", dir_id=root
+            )
+            doomed = client.import_flow(flow("doomed", "sleep 60"), flow_name="doomed", dir_id=root)
+            ticking = client.import_flow(
+                dict(flow("ticking", "true"), type=1, cron="*/2 * * * * ?"), flow_name="ticking", dir_id=root
+            )
+            client.enable_flow(ticking)
+            now_ms = client.get_current_time()
+            a = client.trigger_flow(retried, now_ms)
+            b = client.trigger_flow(doomed, now_ms)
+            for inst in (a, b):
+                wait_for("tasks to run", lambda inst=inst: task_status(client, inst)["t"] == "RUNNING")
+            wait_for("two ticks", lambda: ticks_of(client)["count"] >= 2, timeout=15)
+            doomed_task = task_instance(client, b, "t")
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=10)
+        orphans = processes_of(doomed_task)
+        assert orphans, "the task process should have outlived the killed server"
+
+        restarted = start_server(tmp_path, port)
+        wait_healthy(restarted, port)
+        with FlowyardClient.from_credentials(creds) as client:
+            done_a = wait_for(
+                "retried to end", lambda: (i := client.get_flow_instance(a))["status"] in FINAL and i
+            )
+            done_b = wait_for(
+                "doomed to end", lambda: (i := client.get_flow_instance(b))["status"] in FINAL and i
+            )
+            assert done_a["statusDesc"] == "SUCCESS"
+            assert done_b["statusDesc"] == "FAIL"
+            log_a = client.get_task_instance_log(task_instance(client, a, "t"))
+            assert log_a.count("run  num:\t1") == 1 and log_a.count("run  num:\t2") == 1
+            assert log_a.rstrip().endswith("finished")
+            log_b = client.get_task_instance_log(doomed_task)
+            assert "interrupted: the Flowyard server stopped while it ran" in log_b
+            assert client.get_task_instance(doomed_task)["stsDesc"] == "FAIL"
+            assert processes_of(doomed_task) == []  # the orphan was killed, not left running
+            before = ticks_of(client)
+            wait_for(
+                "new ticks after the restart",
+                lambda: ticks_of(client)["count"] >= before["count"] + 2,
+                timeout=15,
+            )
+            ticks = ticks_of(client)["flowInsts"]
+            ids = [t["instanceId"] for t in ticks]
+            trigger_times = [t["triggerTime"] for t in ticks]
+            assert len(set(ids)) == len(ids) and len(set(trigger_times)) == len(trigger_times)
+            client.disable_flow(ticking)
+        code, out = stop(restarted)
+        assert code == 0, out
+    finally:
+        for proc in (server, restarted):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for pid in processes_of(""):
+            if str(tmp_path) in Path(f"/proc/{pid}/cwd").resolve().as_posix():
+                os.kill(pid, signal.SIGKILL)
