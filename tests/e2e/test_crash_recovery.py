@@ -86,12 +86,12 @@ def test_kill_minus_nine_then_restart(tmp_path: Path) -> None:
                 dict(flow("ticking", "true"), type=1, cron="*/2 * * * * ?"), flow_name="ticking", dir_id=root
             )
             client.enable_flow(ticking)
+            wait_for("two ticks", lambda: ticks_of(client)["count"] >= 2, timeout=15)
             now_ms = client.get_current_time()
             a = client.trigger_flow(retried, now_ms)
             b = client.trigger_flow(doomed, now_ms)
             for inst in (a, b):
                 wait_for("tasks to run", lambda inst=inst: task_status(client, inst)["t"] == "RUNNING")
-            wait_for("two ticks", lambda: ticks_of(client)["count"] >= 2, timeout=15)
             doomed_task = task_instance(client, b, "t")
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=10)

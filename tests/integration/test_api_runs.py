@@ -13,8 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.integration.conftest import Api, World, simple_flow
 
 FINAL = {1, -1, 8, 10, 7, 4}

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from flowyard.errors import InternalError, InvalidParameterError, InvalidUserError
 from flowyard.credentials import Credentials
+from flowyard.errors import InternalError, InvalidParameterError, InvalidUserError
 from flowyard.services.identity import IdentityService, server_url
 from flowyard.settings import Settings, load_settings
 from flowyard.store import identity as store

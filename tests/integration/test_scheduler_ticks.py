@@ -52,7 +52,9 @@ class Rig:
         executor = LocalExecutor(self.clock, total_cpu=4)
         self.executors.append(executor)
         config = SchedulerConfig(owner=owner, zone=BERLIN, work_dir=self.work, catch_up=policy)
-        return Scheduler(self.sessions, self.app.state.ctx.runs, executor, self.clock, config)
+        scheduler = Scheduler(self.sessions, self.app.state.ctx.runs, executor, self.clock, config)
+        self.app.state.ctx.runs.set_wake(scheduler.wake)  # triggers through the API reach this scheduler
+        return scheduler
 
     def periodic(self, name: str, cron: str, **extra: Any) -> int:
         flow_id = self.api.import_flow(simple_flow("t", type=1, cron=cron, **extra), name)
@@ -177,7 +179,7 @@ def test_a_scheduled_instance_waits_for_its_upstream_of_the_same_business_date(r
     scheduler.tick(rig.clock.now())
     scheduler.start_instances(rig.clock.now())
     (inst,) = rig.api.ok("POST", "flowInstances", "search", {"type": 1})["flowInsts"]
-    assert inst["statusDesc"] == "WAIT"
+    assert (inst["flowId"], inst["statusDesc"]) == (down, "WAIT")
     # The upstream runs by hand for another day: still waiting.
     body = {"flowId": up, "triggerTime": int(at("2024-03-05T02:00").timestamp() * 1000)}
     other_day = rig.api.ok("POST", "flows", "trigger", body)["flowInstanceId"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -30,8 +31,8 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
 
-def task(tid: str, status: Status = S.INIT, *upstream: str, **kw: object) -> TaskRun:
-    return TaskRun(id=tid, task_id=abs(hash(tid)) % 1000, status=status, upstream=upstream, **kw)  # type: ignore[arg-type]
+def task(tid: str, status: Status = S.INIT, *upstream: str, **kw: Any) -> TaskRun:
+    return TaskRun(id=tid, task_id=len(tid), status=status, upstream=upstream, **kw)
 
 
 def instance(
@@ -256,9 +257,9 @@ def test_to_skip_after_the_instance_failed_or_was_cancelled(status: Status) -> N
         ),
     )
     assert to_skip(inst) == ["never"]
-    for tid in to_skip(inst):
-        check_transition("task", S.INIT, S.SKIP)
-        assert tid
+    # both moves the scheduler then makes are allowed by the transition table
+    check_transition("task", S.INIT, S.SKIP)
+    check_transition("task", S.READY, S.SKIP)
 
 
 @pytest.mark.parametrize("status", [S.INIT, S.WAIT, S.RUNNING, S.SUCCESS])
@@ -299,7 +300,7 @@ def test_a_running_instance_with_tasks_still_to_start_is_not_finished() -> None:
 # --- which ready tasks start --------------------------------------------------------------------------
 
 
-def ready(tid: str, **kw: object) -> TaskRun:
+def ready(tid: str, **kw: Any) -> TaskRun:
     return task(tid, S.READY, **kw)
 
 

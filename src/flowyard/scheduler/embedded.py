@@ -30,7 +30,7 @@ def make_scheduler(
     scheduler: Scheduler
 
     def on_result(_: object) -> None:
-        scheduler.wake()
+        scheduler.attempt_ended()
 
     executor = LocalExecutor(clock, total_cpu=capacity, on_result=on_result)
     config = SchedulerConfig(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from flowyard.clock import Clock
 from flowyard.domain import planning
 from flowyard.domain.cron import parse_cron
+from flowyard.domain.flows import Flow
 from flowyard.domain.instances import InstanceRun
 from flowyard.domain.states import Status, check_transition
 from flowyard.domain.ticks import CatchUp, due_ticks, next_tick
 from flowyard.errors import FlowyardError
-from flowyard.executor.base import AttemptResult, Executor, ExecutorFullError, Outcome
+from flowyard.executor.base import AttemptResult, AttemptSpec, Executor, ExecutorFullError, Outcome
 from flowyard.scheduler.launch import build_attempt
 from flowyard.scheduler.premises import unmet_premises
 from flowyard.scheduler.recovery import kill_orphans
@@ -33,7 +34,7 @@ from flowyard.services.runs import RunService
 from flowyard.store import flows as flow_store
 from flowyard.store import instances as store
 from flowyard.store.db import transaction
-from flowyard.store.instances import InstanceRecord
+from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
 
 log = logging.getLogger("flowyard.scheduler")
 
@@ -71,11 +72,19 @@ class Scheduler:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._cron_cache: dict[str, object] = {}
+        self._new_work = True
+        self._housekeeping_at = datetime.min.replace(tzinfo=UTC)
+        self._flows: dict[str, Flow] = {}  # instance id -> parsed snapshot, while the instance is open
 
     # --- the thread -------------------------------------------------------------------------------
 
     def wake(self) -> None:
+        """Something changed (a trigger, a cancel, an edit): look at everything on the next step."""
+        self._new_work = True
+        self._wake.set()
+
+    def attempt_ended(self) -> None:
+        """An attempt ended: the next step only needs to advance open instances."""
         self._wake.set()
 
     def start(self) -> None:
@@ -137,21 +146,34 @@ class Scheduler:
     # --- one pass ---------------------------------------------------------------------------------
 
     def step(self, now: datetime) -> timedelta:
-        """Do everything that is due at ``now``; returns how long the loop may sleep."""
+        """Do everything that is due at ``now``; returns how long the loop may sleep.
+
+        Ticks and instance starts are looked at when something new happened
+        (a trigger, an instance ended) or their time has come; a step woken
+        only by a finished attempt skips them, which keeps long chains fast.
+        """
         self.collect(now)
-        next_times = [self.tick(now), self.start_instances(now)]
-        self.advance(now)
-        next_times.append(self.dispatch(now))
-        self.collect(now)
+        next_times: list[datetime | None] = [self._housekeeping_at]
+        if self._new_work or now >= self._housekeeping_at:
+            self._new_work = False
+            next_times = [self.tick(now), self.start_instances(now)]
+            self._housekeeping_at = min(
+                [t for t in next_times if t is not None] + [now + self._config.idle_wake]
+            )
+        with transaction(self._sessions, read_only=True) as session:
+            records = store.get_many(session, store.open_instance_ids(session))
+        records = self.advance(records, now)
+        if any(r.status.final for r in records):
+            self._new_work = True  # an ended instance may let a queued one of the same flow start
+        next_times.append(self.dispatch(records, now))
         due = [t for t in next_times if t is not None]
         wait = min((t - now for t in due), default=self._config.idle_wake)
         return min(max(wait, timedelta(0)), self._config.idle_wake)
 
     def tick(self, now: datetime) -> datetime | None:
-        """Create the instances of due cron ticks; returns the earliest next tick."""
-        earliest: datetime | None = None
-        with transaction(self._sessions) as session:
-            flow_ids = store.periodic_flow_ids(session)
+        """Create the instances of due cron ticks; returns the earliest next tick of any flow."""
+        with transaction(self._sessions, read_only=True) as session:
+            flow_ids = store.due_periodic_flows(session, now)
         for flow_id in flow_ids:
             with transaction(self._sessions) as session:
                 flow = flow_store.load_flow(session, flow_id)
@@ -161,13 +183,9 @@ class Scheduler:
             cron = parse_cron(flow.definition.cron)
             if cursor is None:  # just enabled: its first tick is the next one from now
                 cursor = now
+            start_date = flow.definition.start_date
             ticks = due_ticks(
-                cron,
-                self._config.zone,
-                cursor,
-                now,
-                self._config.catch_up,
-                start_date=flow.definition.start_date,
+                cron, self._config.zone, cursor, now, self._config.catch_up, start_date=start_date
             )
             for tick_at in ticks:
                 if self._runs.create_tick(flow, tick_at, now):
@@ -175,12 +193,11 @@ class Scheduler:
             # The cursor only ever moves to a fire time: Quartz chains each fire time from the previous
             # one, and around DST changes the chain depends on where it starts.
             new_cursor = max([cursor, *ticks])
-            upcoming = next_tick(cron, self._config.zone, new_cursor, flow.definition.start_date)
+            upcoming = next_tick(cron, self._config.zone, new_cursor, start_date) or store.NEVER
             with transaction(self._sessions) as session:
                 store.set_schedule(session, flow_id, new_cursor, upcoming)
-            if upcoming is not None and (earliest is None or upcoming < earliest):
-                earliest = upcoming
-        return earliest
+        with transaction(self._sessions, read_only=True) as session:
+            return store.earliest_next_tick(session)
 
     def start_instances(self, now: datetime) -> datetime | None:
         """Move INIT/WAIT instances on (one active instance per flow); returns the next future trigger."""
@@ -206,25 +223,41 @@ class Scheduler:
         future = [r.trigger_at for r in pending if r.trigger_at > now]
         return min(future, default=None)
 
-    def advance(self, now: datetime) -> None:
-        """Ready tasks whose upstreams finished, end instances, skip what will never run, kill cancelled."""
-        with transaction(self._sessions) as session:
-            records = store.get_many(session, store.open_instance_ids(session))
-            for record in records:
-                self._advance_one(session, record, now)
+    def advance(self, records: list[InstanceRecord], now: datetime) -> list[InstanceRecord]:
+        """Ready tasks whose upstreams finished, end instances, skip what will never run, kill cancelled.
 
-    def _advance_one(self, session: Session, record: InstanceRecord, now: datetime) -> None:
-        tasks = {t.id: t for t in record.tasks}
+        Returns the records as they are after the changes, for :meth:`dispatch`.
+        """
+        updated: list[InstanceRecord] = []
+        with transaction(self._sessions) as session:
+            running = (
+                store.running_attempts(session, self._config.owner)
+                if any(r.cancelled for r in records)
+                else []
+            )
+            for record in records:
+                updated.append(self._advance_one(session, record, running, now))
+        live = {r.id for r in updated}
+        for instance_id in [i for i in self._flows if i not in live]:
+            del self._flows[instance_id]  # the snapshot cache follows the open instances
+        return updated
+
+    def _advance_one(
+        self, session: Session, record: InstanceRecord, running: list[store.AttemptRow], now: datetime
+    ) -> InstanceRecord:
+        task_ids = {t.id for t in record.tasks}
         if record.cancelled:
-            for attempt in store.running_attempts(session, self._config.owner):
-                if attempt.task_instance_id in tasks:
+            for attempt in running:
+                if attempt.task_instance_id in task_ids:
                     self._executor.cancel(attempt.id)
+        changed: dict[str, Status] = {}
         run = record.run()
         for task_id in planning.newly_ready(run):
             check_transition("task", Status.INIT, Status.READY)
             store.update_task(session, task_id, status=Status.READY, updated_at=now)
-        outcome = planning.instance_outcome(run)
+            changed[task_id] = Status.READY
         status = record.status
+        outcome = planning.instance_outcome(run)
         if outcome is not None:
             check_transition("flow", status, outcome)
             status = outcome
@@ -238,37 +271,73 @@ class Scheduler:
                     updated_at=now,
                     message="not run: the instance ended",
                 )
-        if (
-            status.final
-            and record.ended_at is None
-            and not any(t.status == Status.RUNNING for t in record.tasks)
-        ):
+                changed[task_id] = Status.SKIP
+        ended_at = record.ended_at
+        if status.final and ended_at is None and not any(t.status == Status.RUNNING for t in record.tasks):
+            ended_at = now
             store.update_instance(session, record.id, ended_at=now, updated_at=now)
+        tasks = tuple(replace(t, status=changed[t.id]) if t.id in changed else t for t in record.tasks)
+        return replace(record, status=status, ended_at=ended_at, tasks=tasks)
 
-    def dispatch(self, now: datetime) -> datetime | None:
+    def dispatch(self, records: list[InstanceRecord], now: datetime) -> datetime | None:
         """Start READY tasks while the executor has room; returns the earliest pending retry time."""
-        with transaction(self._sessions) as session:
-            records = store.get_many(session, store.open_instance_ids(session))
         candidates = [(r.run(), t.run()) for r in records for t in r.tasks if t.status == Status.READY]
         by_id = {r.id: r for r in records}
         retries = [t.next_attempt_at for _, t in candidates if t.next_attempt_at and t.next_attempt_at > now]
-        for inst, task in planning.startable(candidates, now, len(candidates)):
+        chosen = planning.startable(candidates, now, len(candidates))
+        free = self._executor.free_cpu()
+        busy = bool(self._executor.running())
+        specs: list[tuple[InstanceRecord, TaskInstanceRecord, AttemptSpec]] = []
+        for inst, task_run in chosen:
             record = by_id[inst.id]
-            if not self._launch(record, task.id, now):
-                break
+            task = next(t for t in record.tasks if t.id == task_run.id)
+            spec = self._build(record, task, now)
+            if spec is None:
+                continue
+            if spec.cpu > free and (busy or specs):
+                break  # admission: the executor is full; the rest waits for a slot
+            free -= spec.cpu
+            specs.append((record, task, spec))
+        if not specs:
+            return min(retries, default=None)
+        # Claim every attempt in one transaction before any process starts: a crash after this
+        # point leaves RUNNING attempts that recovery settles; it never runs one twice.
+        with transaction(self._sessions) as session:
+            for _, task, spec in specs:
+                check_transition("task", Status.READY, Status.RUNNING)
+                store.add_attempt(session, spec.attempt_id, task.id, spec.run_num, self._config.owner, now)
+                store.update_task(
+                    session,
+                    task.id,
+                    status=Status.RUNNING,
+                    run_num=spec.run_num,
+                    next_attempt_at=None,
+                    started_at=task.started_at or now,
+                    updated_at=now,
+                    command=spec.command,
+                )
+        for _, task, spec in specs:
+            try:
+                self._executor.submit(spec)
+            except ExecutorFullError:
+                self._release(spec.attempt_id, task.id, spec.run_num - 1, now)
         return min(retries, default=None)
 
-    def _launch(self, record: InstanceRecord, task_instance_id: str, now: datetime) -> bool:
-        """Claim and submit one attempt; False when the executor is full."""
-        task = next(t for t in record.tasks if t.id == task_instance_id)
-        flow = record.flow()
-        definition = flow.definition.task(task.name)
+    def _flow(self, record: InstanceRecord) -> Flow:
+        flow = self._flows.get(record.id)
+        if flow is None:
+            flow = self._flows[record.id] = record.flow()
+        return flow
+
+    def _build(self, record: InstanceRecord, task: TaskInstanceRecord, now: datetime) -> AttemptSpec | None:
+        """The attempt for a READY task, or None when it cannot start (the task is failed, reason logged)."""
+        definition = self._flow(record).definition.task(task.name)
         assert definition is not None
         run_num = task.run_num + 1
         log_path = self._runs.log_path(record.id, task.id)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            spec = build_attempt(
+            return build_attempt(
                 record,
                 task,
                 definition,
@@ -293,28 +362,7 @@ class Scheduler:
                     message=error.message,
                 )
             self.wake()
-            return True
-        if spec.cpu > self._executor.free_cpu() and self._executor.running():
-            return False
-        with transaction(self._sessions) as session:
-            check_transition("task", Status.READY, Status.RUNNING)
-            store.add_attempt(session, spec.attempt_id, task.id, run_num, self._config.owner, now)
-            store.update_task(
-                session,
-                task.id,
-                status=Status.RUNNING,
-                run_num=run_num,
-                next_attempt_at=None,
-                started_at=task.started_at or now,
-                updated_at=now,
-                command=spec.command,
-            )
-        try:
-            self._executor.submit(spec)
-        except ExecutorFullError:
-            self._release(spec.attempt_id, task.id, run_num - 1, now)
-            return False
-        return True
+            return None
 
     def _release(self, attempt_id: str, task_instance_id: str, run_num: int, now: datetime) -> None:
         with transaction(self._sessions) as session:
@@ -356,7 +404,7 @@ class Scheduler:
                 updated_at=now,
                 message=decision.message,
             )
-        self.wake()
+        self.attempt_ended()
 
 
 def runs_waiting(runs: list[InstanceRun], instance_id: str) -> tuple[str, ...]:

@@ -172,7 +172,7 @@ class FlowService:
 
     def view(self, caller: Caller, flow_id: int) -> FlowView:
         """Get Flow, Export Flow and Load Flow For Edit: the flow plus the caller's rights."""
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             flow = load_visible(session, caller, flow_id)
         rights = rights_of(caller, flow)
         require_read(rights)
@@ -202,7 +202,7 @@ class FlowService:
         self, caller: Caller, expression: str, sorters: list[tuple[str, bool]], page: int, size: int
     ) -> list[store.FlowSummary]:
         """Search Flow: every flow of the organisation matching ``expression``; ``page`` counts from 0."""
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             return store.search(session, caller.org_id, expression, sorters, page * size, size)
 
     def mine(self, caller: Caller, expression: str) -> list[FlowListItem]:

@@ -295,7 +295,7 @@ class RunService:
         self._wake()
 
     def get(self, caller: Caller, instance_id: str) -> InstanceRecord:
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             return self._visible(session, caller, instance_id, with_tasks=True)
 
     def rights(self, caller: Caller, record: InstanceRecord) -> tuple[bool, bool]:
@@ -319,7 +319,7 @@ class RunService:
         page: int,
         size: int,
     ) -> InstancePage:
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             items, total = store.search(
                 session,
                 org_id=caller.org_id,
@@ -336,7 +336,7 @@ class RunService:
         return InstancePage(items, total)
 
     def get_task(self, caller: Caller, task_instance_id: str) -> tuple[TaskInstanceRecord, InstanceRecord]:
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             task = store.get_task(session, task_instance_id)
             if task is None:
                 raise InvalidParameterError(INSTANCE_NOT_FOUND)

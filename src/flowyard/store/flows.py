@@ -156,6 +156,8 @@ def insert_flow(session: Session, flow: Flow) -> None:
 def replace_flow(session: Session, flow: Flow) -> None:
     """Overwrite a stored flow; tasks keep their ids, tasks not in ``flow`` are deleted."""
     session.execute(update(m.Flow).where(m.Flow.id == flow.id).values(**_flow_columns(flow)))
+    # The cron may have changed: the scheduler recomputes the next tick from the same cursor.
+    session.execute(update(m.FlowSchedule).where(m.FlowSchedule.flow_id == flow.id).values(next_tick_at=None))
     session.execute(delete(m.LinkRelation).where(m.LinkRelation.flow_id == flow.id))
     session.execute(delete(m.FlowLink).where(m.FlowLink.flow_id == flow.id))
     session.execute(delete(m.TaskRelation).where(m.TaskRelation.flow_id == flow.id))
@@ -458,6 +460,8 @@ def set_active(session: Session, flow_id: int, active: int, user: str, now: date
     session.execute(
         update(m.Flow).where(m.Flow.id == flow_id).values(active=active, update_user=user, updated_at=now)
     )
+    if active:  # a paused schedule starts again from now; paused ticks are not caught up
+        session.execute(delete(m.FlowSchedule).where(m.FlowSchedule.flow_id == flow_id))
 
 
 def set_locked(session: Session, flow_id: int, locked: bool) -> None:

@@ -1,0 +1,141 @@
+"""Trigger-to-SUCCESS wall time on the embedded default (SQLite, scheduler and local executor in one process).
+
+Starts a real ``flowyard server --no-auth`` on a fresh data directory and
+drives it over HTTP with the Python client:
+
+* a chain of 100 ``true`` tasks;
+* one task fanning out to 200 ``true`` tasks joined by one (parallelism 8:
+  runMode cpu 0.5 against the default capacity of 2 x cores = 4 on 2 cores);
+* 50 one-task flows triggered at once.
+
+The time runs from the first trigger call until the last instance reports
+SUCCESS (polled every 20 ms, so the numbers include up to 20 ms of polling).
+Run: ``.venv/bin/python bench/bench_runs.py [--repeat 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flowyard.client import FlowyardClient
+
+POLL = 0.02
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def task(name: str) -> dict[str, Any]:
+    run_mode = {"taskMode": 1, "cpu": 0.5, "memory": 1, "maxParallel": 0, "keyType": 0}
+    return {"name": name, "type": "COMMAND", "cmd": "true", "runMode": json.dumps(run_mode)}
+
+
+def chain(n: int) -> dict[str, Any]:
+    names = [f"t{i}" for i in range(n)]
+    return {
+        "cycle": "D",
+        "cron": "0 0 0 * * ? *",
+        "tasks": [task(x) for x in names],
+        "relations": [{"sourceTaskName": a, "targetTaskName": b} for a, b in zip(names, names[1:], strict=False)],
+    }
+
+
+def fan(n: int) -> dict[str, Any]:
+    middle = [f"m{i}" for i in range(n)]
+    relations = [{"sourceTaskName": "start", "targetTaskName": x} for x in middle]
+    relations += [{"sourceTaskName": x, "targetTaskName": "join"} for x in middle]
+    return {
+        "cycle": "D",
+        "cron": "0 0 0 * * ? *",
+        "tasks": [task("start"), *(task(x) for x in middle), task("join")],
+        "relations": relations,
+    }
+
+
+def wait_success(client: FlowyardClient, instance_ids: list[str]) -> None:
+    pending = set(instance_ids)
+    while pending:
+        for instance_id in list(pending):
+            status = client.get_flow_instance(instance_id)["status"]
+            if status == 1:
+                pending.discard(instance_id)
+            elif status in (-1, 8, 4, 7):
+                raise RuntimeError(f"{instance_id} ended with status {status}")
+        if pending:
+            time.sleep(POLL)
+
+
+def measure(client: FlowyardClient, flow_ids: list[int]) -> float:
+    now = client.get_current_time()
+    start = time.perf_counter()
+    instances = [client.trigger_flow(flow_id, now) for flow_id in flow_ids]
+    wait_success(client, instances)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="flowyard-bench-"))
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "flowyard", "server", "--no-auth", "--port", str(port), "--data-dir", str(data_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, FLOWYARD_HOME=str(data_dir)),
+    )
+    try:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        creds = json.loads((data_dir / "credentials.json").read_text())
+        with FlowyardClient(creds["url"], creds["orgId"], creds["userId"], timeout=60) as client:
+            root = client.list_directories()[0]["key"]
+            serial = iter(range(10**6))
+
+            def new_flows(definition: dict[str, Any], count: int) -> list[int]:
+                return [
+                    client.import_flow(definition, flow_name=f"bench-{next(serial)}", dir_id=root)
+                    for _ in range(count)
+                ]
+
+            scenarios: list[tuple[str, Callable[[], list[int]], float]] = [
+                ("chain of 100 true tasks", lambda: new_flows(chain(100), 1), 2.0),
+                ("fan-out 1 -> 200 -> 1, parallelism 8", lambda: new_flows(fan(200), 1), 3.0),
+                ("50 one-task flows at once", lambda: new_flows(chain(1), 50), 3.0),
+            ]
+            for label, make, target in scenarios:
+                # A new flow each round: the 1-minute repeat rule forbids re-triggering one.
+                times = [measure(client, make()) for _ in range(args.repeat)]
+                print(
+                    f"{label:<40} median {statistics.median(times):6.2f} s   best {min(times):6.2f} s"
+                    f"   (target < {target:.0f} s, n={len(times)})",
+                    flush=True,
+                )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
