@@ -91,12 +91,12 @@ def test_full_scheduled_suffix_is_fourteen_digits_whatever_the_cycle(cycle: Cycl
 
 
 @pytest.mark.parametrize(
-    ("cycle", "lengths"),
+    ("cycle", "length"),
     [(Cycle.MINUTE, 12), (Cycle.HOUR, 10), (Cycle.DAY, 8), (Cycle.WEEK, 8), (Cycle.MONTH, 8)],
 )
-def test_scheduled_suffix_lengths(cycle: Cycle, lengths: int) -> None:
+def test_scheduled_suffix_lengths(cycle: Cycle, length: int) -> None:
     suffix = scheduled_suffix(datetime(2024, 1, 1, tzinfo=UTC), cycle)
-    assert len(suffix) == lengths
+    assert len(suffix) == length
     assert suffix.isdigit()
 
 

@@ -268,21 +268,25 @@ def test_nothing_is_skipped_unless_the_instance_failed_or_was_cancelled(status: 
 
 
 @pytest.mark.parametrize(
-    ("statuses", "finished"),
+    ("status", "tasks", "finished"),
     [
-        ((S.SUCCESS, S.SUCCESS, S.SUCCESS, S.SUCCESS), True),
-        ((S.SUCCESS, S.FAIL, S.SKIP, S.SKIP), True),
-        ((S.SUCCESS, S.FAIL, S.CANCEL, S.TIMEOUT), True),
-        ((S.SUCCESS, S.FAIL, S.RUNNING, S.SKIP), False),
-        ((S.SUCCESS, S.FAIL, S.READY, S.SKIP), False),  # a retry is still pending
-        ((S.FAIL, S.INIT, S.INIT, S.INIT), True),  # failed instance: its INIT tasks will never run
+        (S.SUCCESS, (S.SUCCESS, S.SUCCESS, S.SUCCESS, S.SUCCESS), True),
+        (S.FAIL, (S.SUCCESS, S.FAIL, S.SKIP, S.SKIP), True),
+        (S.FAIL, (S.SUCCESS, S.FAIL, S.CANCEL, S.TIMEOUT), True),
+        (S.FAIL, (S.SUCCESS, S.FAIL, S.RUNNING, S.SKIP), False),  # c still runs
+        (S.FAIL, (S.SUCCESS, S.FAIL, S.READY, S.SKIP), False),  # not yet skipped
+        (S.FAIL, (S.FAIL, S.INIT, S.INIT, S.INIT), True),  # its INIT tasks will never run
+        (S.CANCEL, (S.SUCCESS, S.CANCEL, S.INIT, S.INIT), True),
+        (S.CANCEL, (S.SUCCESS, S.RUNNING, S.INIT, S.INIT), False),  # b is being killed
+        (S.RUNNING, (S.SUCCESS, S.SUCCESS, S.SUCCESS, S.SKIP), True),  # its outcome is due
+        (S.RUNNING, (S.SUCCESS, S.SUCCESS, S.RUNNING, S.INIT), False),
+        (S.RUNNING, (S.SUCCESS, S.SUCCESS, S.READY, S.INIT), False),
     ],
 )
-def test_instance_finished_of_a_failed_or_succeeded_instance(
-    statuses: tuple[Status, Status, Status, Status], finished: bool
+def test_instance_finished(
+    status: Status, tasks: tuple[Status, Status, Status, Status], finished: bool
 ) -> None:
-    inst = diamond(*statuses, status=S.FAIL if S.FAIL in statuses else S.SUCCESS)
-    assert instance_finished(inst) is finished
+    assert instance_finished(diamond(*tasks, status=status)) is finished
 
 
 @pytest.mark.xfail(
@@ -295,6 +299,84 @@ def test_instance_finished_of_a_failed_or_succeeded_instance(
 )
 def test_a_running_instance_with_tasks_still_to_start_is_not_finished() -> None:
     assert instance_finished(diamond(S.SUCCESS, S.INIT, S.INIT, S.INIT)) is False
+
+
+# --- the pieces together -------------------------------------------------------------------------------
+
+
+def moved(inst: InstanceRun, tid: str, new: Status, **changes: Any) -> InstanceRun:
+    """The instance with one task moved to ``new``, through the transition table."""
+    for t in inst.tasks:
+        if t.id == tid:
+            check_transition("task", t.status, new)
+    tasks = tuple(replace(t, status=new, **changes) if t.id == tid else t for t in inst.tasks)
+    return replace(inst, tasks=tasks)
+
+
+def step(inst: InstanceRun, slots: int) -> tuple[InstanceRun, list[str]]:
+    """One scheduler pass: ready what can be, start up to ``slots`` tasks."""
+    for tid in newly_ready(inst):
+        inst = moved(inst, tid, S.READY)
+    started = [t.id for _, t in startable([(inst, t) for t in inst.tasks], NOW, slots)]
+    for tid in started:
+        run_num = next(t.run_num for t in inst.tasks if t.id == tid) + 1
+        inst = moved(inst, tid, S.RUNNING, run_num=run_num)
+    return inst, started
+
+
+def end(inst: InstanceRun, tid: str, outcome: AttemptOutcome) -> InstanceRun:
+    t = next(t for t in inst.tasks if t.id == tid)
+    decision = decide_attempt_end(t, outcome, "", NOW)
+    return moved(inst, tid, decision.status, next_attempt_at=decision.next_attempt_at)
+
+
+def test_a_diamond_runs_to_success_one_slot_at_a_time() -> None:
+    inst = diamond(S.INIT, S.INIT, S.INIT, S.INIT)
+    order: list[str] = []
+    while instance_outcome(inst) is None:
+        inst, started = step(inst, slots=1)
+        assert len(started) == 1
+        order += started
+        inst = end(inst, started[0], AttemptOutcome.SUCCESS)
+    assert order == ["a", "b", "c", "d"]
+    assert instance_outcome(inst) == S.SUCCESS
+    assert instance_finished(inst)
+
+
+def test_a_diamond_whose_branch_fails_skips_the_join_and_lets_the_other_branch_finish() -> None:
+    inst = diamond(S.INIT, S.INIT, S.INIT, S.INIT)
+    inst, started = step(inst, slots=2)
+    assert started == ["a"]
+    inst = end(inst, "a", AttemptOutcome.SUCCESS)
+    inst, started = step(inst, slots=2)
+    assert started == ["b", "c"]
+    inst = end(inst, "b", AttemptOutcome.FAILED)  # no retries left
+    assert instance_outcome(inst) == S.FAIL
+    check_transition("flow", S.RUNNING, S.FAIL)
+    inst = replace(inst, status=S.FAIL)
+    assert newly_ready(inst) == []
+    assert to_skip(inst) == ["d"]
+    inst = moved(inst, "d", S.SKIP)
+    assert not instance_finished(inst)  # c still runs
+    inst = end(inst, "c", AttemptOutcome.SUCCESS)
+    assert instance_finished(inst)
+    assert [t.status for t in inst.tasks] == [S.SUCCESS, S.FAIL, S.SUCCESS, S.SKIP]
+
+
+def test_a_retried_task_waits_for_its_retry_time() -> None:
+    inst = instance(tasks=(task("a", retry_limit=1, retry_interval=60),))
+    inst, started = step(inst, slots=1)
+    assert started == ["a"]
+    inst = end(inst, "a", AttemptOutcome.TIMEOUT)
+    (a,) = inst.tasks
+    assert (a.status, a.run_num, a.next_attempt_at) == (S.READY, 1, NOW + timedelta(seconds=60))
+    assert instance_outcome(inst) is None
+    assert startable([(inst, a)], NOW + timedelta(seconds=59), 1) == []
+    assert startable([(inst, a)], NOW + timedelta(seconds=60), 1) == [(inst, a)]
+    inst = moved(inst, "a", S.RUNNING, run_num=2)
+    inst = end(inst, "a", AttemptOutcome.TIMEOUT)
+    assert inst.tasks[0].status == S.TIMEOUT
+    assert instance_outcome(inst) == S.FAIL
 
 
 # --- which ready tasks start --------------------------------------------------------------------------

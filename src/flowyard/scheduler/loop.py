@@ -281,7 +281,12 @@ class Scheduler:
 
     def dispatch(self, records: list[InstanceRecord], now: datetime) -> datetime | None:
         """Start READY tasks while the executor has room; returns the earliest pending retry time."""
-        candidates = [(r.run(), t.run()) for r in records for t in r.tasks if t.status == Status.READY]
+        candidates = []
+        for record in records:
+            ready = [t.run() for t in record.tasks if t.status == Status.READY]
+            if ready:
+                run = record.run()  # once per instance: it holds every task
+                candidates += [(run, task) for task in ready]
         by_id = {r.id: r for r in records}
         retries = [t.next_attempt_at for _, t in candidates if t.next_attempt_at and t.next_attempt_at > now]
         chosen = planning.startable(candidates, now, len(candidates))

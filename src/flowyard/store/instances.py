@@ -11,9 +11,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from flowyard.domain.flows import Flow, Parameter
@@ -23,6 +23,9 @@ from flowyard.store import models as m
 from flowyard.store.snapshots import load_flow
 
 OPEN_TASK = (Status.INIT, Status.READY, Status.RUNNING)
+FLOW_INSTANCES = cast(Table, m.FlowInstance.__table__)
+TASK_INSTANCES = cast(Table, m.TaskInstance.__table__)
+TASK_ATTEMPTS = cast(Table, m.TaskAttempt.__table__)
 SORT_COLUMNS = {
     "create_time": m.FlowInstance.created_at,
     "update_time": m.FlowInstance.updated_at,
@@ -221,16 +224,13 @@ def tick_exists(session: Session, flow_id: int, scheduled_at: datetime) -> bool:
 
 
 def get(session: Session, instance_id: str, *, with_tasks: bool = True) -> InstanceRecord | None:
-    row = session.get(m.FlowInstance, instance_id)
+    instance_table, task_table = m.FlowInstance.__table__, m.TaskInstance.__table__
+    row = session.execute(select(instance_table).where(instance_table.c.id == instance_id)).first()
     if row is None:
         return None
-    tasks: list[m.TaskInstance] = []
+    tasks: Sequence[Any] = ()
     if with_tasks:
-        tasks = list(
-            session.execute(
-                select(m.TaskInstance).where(m.TaskInstance.flow_instance_id == instance_id)
-            ).scalars()
-        )
+        tasks = session.execute(select(task_table).where(task_table.c.flow_instance_id == instance_id)).all()
     return _record(row, tasks)
 
 
@@ -294,13 +294,15 @@ def open_instance_ids(session: Session) -> list[str]:
 def update_instance(session: Session, instance_id: str, **values: Any) -> None:
     if "status" in values:
         values["status"] = int(values["status"])
-    session.execute(update(m.FlowInstance).where(m.FlowInstance.id == instance_id).values(**values))
+    table = FLOW_INSTANCES  # Core UPDATE: no ORM session synchronisation to pay for
+    session.execute(update(table).where(table.c.id == instance_id).values(**values))
 
 
 def update_task(session: Session, task_instance_id: str, **values: Any) -> None:
     if "status" in values:
         values["status"] = int(values["status"])
-    session.execute(update(m.TaskInstance).where(m.TaskInstance.id == task_instance_id).values(**values))
+    table = TASK_INSTANCES
+    session.execute(update(table).where(table.c.id == task_instance_id).values(**values))
 
 
 def search(
@@ -378,9 +380,10 @@ def finish_attempt(
     session: Session, attempt_id: str, *, outcome: str, exit_code: int | None, message: str, now: datetime
 ) -> bool:
     """Mark a running attempt done; False if it was already done (a duplicate report)."""
+    table = TASK_ATTEMPTS
     result = session.execute(
-        update(m.TaskAttempt)
-        .where(m.TaskAttempt.id == attempt_id, m.TaskAttempt.state == "running")
+        update(table)
+        .where(table.c.id == attempt_id, table.c.state == "running")
         .values(state="done", outcome=outcome, exit_code=exit_code, message=message, ended_at=now)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from flowyard.domain.flows import (
@@ -35,7 +36,9 @@ def dump_flow(flow: Flow) -> str:
     return json.dumps(asdict(flow), default=_default, ensure_ascii=False, separators=(",", ":"))
 
 
+@lru_cache(maxsize=512)
 def load_flow(text: str) -> Flow:
+    """The flow of a snapshot; cached, as every read of a running instance needs it (Flow is immutable)."""
     raw = json.loads(text)
     d = raw["definition"]
     definition = FlowDefinition(
