@@ -289,14 +289,6 @@ def test_instance_finished(
     assert instance_finished(diamond(*tasks, status=status)) is finished
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "instance_finished counts INIT tasks as finished whatever the instance status, so a RUNNING "
-        "instance between two steps (a SUCCESS, b/c/d INIT, about to become READY) is reported "
-        "finished although b, c and d will still run"
-    ),
-)
 def test_a_running_instance_with_tasks_still_to_start_is_not_finished() -> None:
     assert instance_finished(diamond(S.SUCCESS, S.INIT, S.INIT, S.INIT)) is False
 

@@ -178,27 +178,10 @@ def test_default_limit_after_a_long_downtime() -> None:
     assert due_ticks(cron, UTC, cursor, now, LATEST) == [now]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "due_ticks(policy=ALL, limit=0) returns one tick: the `len(ticks) >= limit` check runs only after "
-        "a tick has been appended, so limit <= 0 does not mean 'at most limit'"
-    ),
-)
 def test_limit_zero_returns_nothing() -> None:
     assert due(DAILY_2AM, "2024-06-09T02:00:00+02:00", "2024-06-12T03:00:00+02:00", ALL, limit=0) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "NONE policy: when more than `limit` ticks lie in (cursor, now], the memory-bounding branch "
-        "`ticks = ticks[-1:]` (meant for LATEST) also runs for NONE and drops ticks that are within "
-        "grace; here 1005 missed minutes with a 10-minute grace yield 5 ticks instead of 11"
-    ),
-)
 def test_none_policy_keeps_every_tick_within_grace_after_a_long_downtime() -> None:
     cron = parse_cron("0 * * * * ?")
     now = at("2024-06-12T00:00:00+00:00")
@@ -296,11 +279,6 @@ def test_hourly_through_the_fall_back_night_with_the_cursor_on_each_returned_tic
 # cursor skip a tick that the cron module's chain has. The scheduler loop moves the cursor
 # only to fire times, but a flow that is switched on starts from cursor = now, which can be
 # such an instant; and the module contract promises every tick in (cursor, now].
-DST_CURSOR_BUG = (
-    "due_ticks/next_tick start Quartz's walk at the cursor itself; a cursor in the first (CEST) pass of "
-    "the repeated fall-back hour (00:00-01:00 UTC on 2024-10-27 in Berlin) makes the walk skip the "
-    "second (CET) pass, losing ticks such as 02:00+01:00 that lie in (cursor, now]"
-)
 
 
 FIRST_PASS_ROWS: list[tuple[str, str, str, list[str]]] = [
@@ -321,12 +299,11 @@ FIRST_PASS_ROWS: list[tuple[str, str, str, list[str]]] = [
 def test_first_pass_rows_are_the_cron_modules_ticks(
     expr: str, cursor: str, now: str, expected: list[str]
 ) -> None:
-    # the expected ticks of the xfail below: the cron module's chain, seen from before the overlap
+    # the expected ticks of the tests below: the cron module's chain, seen from before the overlap
     before = at("2024-10-27T01:59:50+02:00")
     assert [t for t in cron_chain(expr, before, at(now)) if at(t) > at(cursor)] == expected
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=DST_CURSOR_BUG)
 @pytest.mark.parametrize(("expr", "cursor", "now", "expected"), FIRST_PASS_ROWS)
 def test_a_cursor_inside_the_first_pass_of_the_repeated_hour_loses_no_tick(
     expr: str, cursor: str, now: str, expected: list[str]
@@ -334,7 +311,6 @@ def test_a_cursor_inside_the_first_pass_of_the_repeated_hour_loses_no_tick(
     assert due(expr, cursor, now, ALL) == expected
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=DST_CURSOR_BUG)
 @pytest.mark.parametrize(("expr", "cursor", "now", "expected"), FIRST_PASS_ROWS)
 def test_next_tick_from_inside_the_first_pass_of_the_repeated_hour(
     expr: str, cursor: str, now: str, expected: list[str]
@@ -365,9 +341,6 @@ def test_loop_from_before_the_fall_back_night_creates_every_tick_once() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason=DST_CURSOR_BUG + " (here: a flow switched on at 02:10+02:00)"
-)
 @pytest.mark.parametrize("expr", [HOURLY, DAILY_2AM])
 def test_a_flow_switched_on_in_the_first_pass_gets_the_second_pass_tick(expr: str) -> None:
     seen = simulate_loop(expr, at("2024-10-27T02:10:00+02:00"), at("2024-10-27T02:30:00+01:00"))
@@ -386,15 +359,6 @@ def test_the_same_instants_in_utc_give_no_tick() -> None:
     assert due_ticks(parse_cron(HOURLY), BERLIN, cursor.astimezone(UTC), now.astimezone(UTC), ALL) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "due_ticks compares ticks (aware in `zone`) with `now` by `tick <= now`; when `now` carries the same "
-        "ZoneInfo object Python compares wall times and ignores fold, so at 02:30+02:00 (first pass) the "
-        "tick 02:00+01:00, 30 real minutes later, is reported due"
-    ),
-)
 def test_now_in_the_schedule_zone_is_compared_as_an_instant() -> None:
     cursor, now = SAME_ZONE_CURSOR_NOW
     assert due_ticks(parse_cron(HOURLY), BERLIN, cursor, now, ALL) == []
@@ -472,12 +436,6 @@ def test_start_date_in_the_past_changes_nothing() -> None:
 
 SANTIAGO = ZoneInfo("America/Santiago")
 SANTIAGO_CRON = "0 30 23 * * ?"
-SANTIAGO_BUG = (
-    "the floor `schedule_floor(start_date) - timedelta(microseconds=1)` is wall-clock arithmetic on a ZoneInfo "
-    "datetime; where DST ends at midnight (America/Santiago: 2024-04-07 00:00-03 -> 2024-04-06 23:00-04) it "
-    "lands in the first pass of the repeated hour, an hour before the floor, so the tick 2024-04-06T23:30-04:00 "
-    "(before start_date) is returned"
-)
 
 
 def test_santiago_fires_in_the_repeated_hour_of_the_day_before_the_start_date() -> None:
@@ -490,14 +448,12 @@ def test_santiago_fires_in_the_repeated_hour_of_the_day_before_the_start_date() 
     assert iso1(schedule_floor(date(2024, 4, 7), SANTIAGO)) == "2024-04-07T00:00:00-04:00"  # 04:00 UTC
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="due_ticks: " + SANTIAGO_BUG)
 def test_start_date_floor_is_an_instant_even_where_dst_ends_at_midnight() -> None:
     cron = parse_cron(SANTIAGO_CRON)
     cursor, now = at("2024-04-05T12:00:00-03:00"), at("2024-04-07T12:00:00-04:00")
     assert due_ticks(cron, SANTIAGO, cursor, now, ALL, start_date=date(2024, 4, 7)) == []
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="next_tick: " + SANTIAGO_BUG)
 def test_next_tick_floor_is_an_instant_even_where_dst_ends_at_midnight() -> None:
     cron, cursor = parse_cron(SANTIAGO_CRON), at("2024-04-05T12:00:00-03:00")
     assert iso1(next_tick(cron, SANTIAGO, cursor, date(2024, 4, 7))) == "2024-04-07T23:30:00-04:00"
@@ -554,7 +510,7 @@ def cursors(draw: st.DrawFn) -> tuple[datetime, datetime]:
 
     Only UTC and fixed offsets: a ``now`` in the schedule's own ZoneInfo hits the bug pinned by
     test_now_in_the_schedule_zone_is_compared_as_an_instant. Cursors in the first pass of the
-    repeated fall-back hour are left to the xfail tests above.
+    repeated fall-back hour are covered by the table tests above.
     """
     base = draw(st.sampled_from(DST_DAYS))
     offset = draw(st.integers(-SPREAD // timedelta(milliseconds=1), SPREAD // timedelta(milliseconds=1)))
@@ -598,7 +554,7 @@ def test_consecutive_calls_neither_skip_nor_repeat_a_tick(
     seen: list[datetime] = []
     for step in steps:
         now += timedelta(milliseconds=step)
-        # `limit` caps ALL only (LATEST and NONE with a small limit: see the NONE xfail above)
+        # `limit` caps ALL only (LATEST and NONE with a small limit: see the NONE tests above)
         cap = limit if policy == ALL else MAX_TICKS_PER_CALL
         ticks = due_ticks(cron, BERLIN, cursor, now, policy, grace=GRACE, limit=cap)
         window = between(cursor, now)

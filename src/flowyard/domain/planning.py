@@ -101,10 +101,13 @@ def instance_outcome(instance: InstanceRun) -> Status | None:
 
 
 def instance_finished(instance: InstanceRun) -> bool:
-    """True when nothing of the instance runs any more (its end time can be recorded)."""
-    return all(t.status.final or t.status == Status.INIT for t in instance.tasks) and not any(
-        t.status in (Status.RUNNING, Status.READY) for t in instance.tasks
-    )
+    """True when nothing of the instance runs or will run any more (its end time can be recorded).
+
+    INIT tasks count as settled only once the instance has ended (FAIL or
+    CANCEL): in a running instance they are still to come.
+    """
+    ended = instance.status in (Status.FAIL, Status.CANCEL)
+    return all(t.status.final or (ended and t.status == Status.INIT) for t in instance.tasks)
 
 
 def startable(

@@ -15,7 +15,7 @@ policy decides (README, "Scheduling"):
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from flowyard.domain.cron import CronExpression
@@ -37,6 +37,43 @@ def schedule_floor(start_date: date | None, zone: tzinfo) -> datetime | None:
     return datetime.combine(start_date, time(0, 0), tzinfo=zone)
 
 
+def _floor_after(cursor: datetime, start_date: date | None, zone: tzinfo) -> datetime:
+    """The instant to search after: the cursor, or just before the effective date if that is later.
+
+    Arithmetic is done in UTC: wall-clock arithmetic on a zoned datetime goes
+    wrong where a DST change happens at midnight.
+    """
+    floor = schedule_floor(start_date, zone)
+    if floor is None:
+        return cursor
+    before_floor = floor.astimezone(UTC) - timedelta(microseconds=1)
+    return max(cursor, before_floor)
+
+
+def _walk_from(after: datetime, zone: tzinfo) -> datetime:
+    """Where Quartz's forward walk must start so that no tick after ``after`` is missed.
+
+    Quartz walks forward in wall-clock time and settles an ambiguous time on
+    its later instant. From a cursor inside the first pass of a repeated
+    (fall-back) hour it would never come back to the second pass, so the walk
+    starts one overlap earlier and :func:`_first_after` drops what is not
+    after the cursor.
+    """
+    local = after.astimezone(zone)
+    first = local.utcoffset()
+    second = local.replace(fold=1).utcoffset()
+    if local.fold == 0 and first is not None and second is not None and first != second:
+        return after - (first - second)
+    return after
+
+
+def _first_after(cron: CronExpression, zone: tzinfo, after: datetime) -> datetime | None:
+    tick = cron.next_after(_walk_from(after, zone), zone)
+    while tick is not None and tick <= after:
+        tick = cron.next_after(tick, zone)
+    return tick
+
+
 def due_ticks(
     cron: CronExpression,
     zone: tzinfo,
@@ -48,31 +85,33 @@ def due_ticks(
     grace: timedelta = DEFAULT_GRACE,
     limit: int = MAX_TICKS_PER_CALL,
 ) -> list[datetime]:
-    """Ticks in ``(cursor, now]`` (and not before ``start_date``) that should become instances."""
-    floor = schedule_floor(start_date, zone)
-    after = cursor
-    if floor is not None and floor - timedelta(microseconds=1) > after:
-        after = floor - timedelta(microseconds=1)
+    """Ticks in ``(cursor, now]`` (and not before ``start_date``) that should become instances.
+
+    Instants are compared in UTC, so a ``now`` given in the schedule's own zone
+    cannot be mistaken for a wall-clock time around DST changes.
+    """
+    if policy == CatchUp.ALL and limit <= 0:
+        return []
+    now = now.astimezone(UTC)
+    after = _floor_after(cursor.astimezone(UTC), start_date, zone)
+    if policy == CatchUp.NONE:
+        after = max(after, now - grace - timedelta(microseconds=1))
     ticks: list[datetime] = []
-    tick = cron.next_after(after, zone)
+    tick = _first_after(cron, zone, after)
     while tick is not None and tick <= now:
         ticks.append(tick)
         if policy == CatchUp.ALL and len(ticks) >= limit:
             break
-        tick = cron.next_after(tick, zone)
-        if policy != CatchUp.ALL and len(ticks) > limit:
+        if policy == CatchUp.LATEST and len(ticks) > limit:
             ticks = ticks[-1:]  # only the newest matters; keep memory bounded over long downtimes
-    if policy == CatchUp.ALL:
-        return ticks
+        tick = cron.next_after(tick, zone)
     if policy == CatchUp.LATEST:
         return ticks[-1:]
-    return [t for t in ticks if now - t <= grace]
+    return ticks
 
 
 def next_tick(
     cron: CronExpression, zone: tzinfo, cursor: datetime, start_date: date | None = None
 ) -> datetime | None:
     """The next tick after ``cursor``: when the scheduler has to look at this flow again."""
-    floor = schedule_floor(start_date, zone)
-    after = cursor if floor is None or floor <= cursor else floor - timedelta(microseconds=1)
-    return cron.next_after(after, zone)
+    return _first_after(cron, zone, _floor_after(cursor.astimezone(UTC), start_date, zone))
