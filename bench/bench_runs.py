@@ -18,6 +18,7 @@ Run: ``.venv/bin/python bench/bench_runs.py [--repeat 3]``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import signal
@@ -54,7 +55,7 @@ def chain(n: int) -> dict[str, Any]:
         "cycle": "D",
         "cron": "0 0 0 * * ? *",
         "tasks": [task(x) for x in names],
-        "relations": [{"sourceTaskName": a, "targetTaskName": b} for a, b in zip(names, names[1:], strict=False)],
+        "relations": [{"sourceTaskName": a, "targetTaskName": b} for a, b in itertools.pairwise(names)],
     }
 
 
@@ -98,7 +99,17 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="flowyard-bench-"))
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "flowyard", "server", "--no-auth", "--port", str(port), "--data-dir", str(data_dir)],
+        [
+            sys.executable,
+            "-m",
+            "flowyard",
+            "server",
+            "--no-auth",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=dict(os.environ, FLOWYARD_HOME=str(data_dir)),

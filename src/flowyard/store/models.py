@@ -261,6 +261,7 @@ class FlowInstance(Base):
         # One instance per cron tick: a second scheduler or a restart cannot duplicate it.
         UniqueConstraint("flow_id", "scheduled_at"),
         Index("ix_flow_instances_search", "org_id", "type", "trigger_at"),
+        Index("ix_flow_instances_status_search", "org_id", "type", "status", "trigger_at"),
         Index("ix_flow_instances_flow_status", "flow_id", "status"),
     )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

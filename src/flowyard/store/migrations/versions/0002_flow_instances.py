@@ -49,6 +49,9 @@ def upgrade() -> None:
     with op.batch_alter_table("flow_instances", schema=None) as batch_op:
         batch_op.create_index("ix_flow_instances_flow_status", ["flow_id", "status"], unique=False)
         batch_op.create_index("ix_flow_instances_search", ["org_id", "type", "trigger_at"], unique=False)
+        batch_op.create_index(
+            "ix_flow_instances_status_search", ["org_id", "type", "status", "trigger_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_flow_instances_status"), ["status"], unique=False)
 
     op.create_table(
@@ -146,6 +149,7 @@ def downgrade() -> None:
     op.drop_table("flow_schedules")
     with op.batch_alter_table("flow_instances", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_flow_instances_status"))
+        batch_op.drop_index("ix_flow_instances_status_search")
         batch_op.drop_index("ix_flow_instances_search")
         batch_op.drop_index("ix_flow_instances_flow_status")
 
