@@ -301,3 +301,44 @@ def test_list_flow_instances_filters_and_pages(world: World) -> None:
     )
     assert api.call("POST", "flowInstances", "search", {"type": 0, "status": "1,x"})["code"] == 62102
     assert api.call("POST", "flowInstances", "search", {})["msg"] == "Invalid parameter: type is required"
+
+
+def test_multiple_task_mode_runs_one_sub_task_per_key(world: World, tmp_path: Path) -> None:
+    api = world.api
+    stamps = tmp_path / "stamps"
+    stamps.mkdir()
+    flow = simple_flow("fan", "file", "bad")
+    # Each sub-task records when it started and ended, so the test can check maxParallel.
+    cmd = f'echo "start $(date +%s%N)" > {stamps}/$FLOWYARD_DISTRIBUTION_KEY; sleep 0.3; echo "got $FLOWYARD_DISTRIBUTION_KEY"; echo "end $(date +%s%N)" >> {stamps}/$FLOWYARD_DISTRIBUTION_KEY'
+    flow["tasks"][0].update(
+        cmd=cmd, runMode={"taskMode": 2, "cpu": 0.5, "memory": 0.5, "maxParallel": 2, "keyType": 2, "content": "k1,k2\nk3, k4"}
+    )
+    keys_file = tmp_path / "keys.txt"
+    keys_file.write_text("alpha\n\nbeta\n")
+    flow["tasks"][1].update(
+        cmd="echo file-key=$FLOWYARD_DISTRIBUTION_KEY",
+        runMode={"taskMode": 2, "maxParallel": 5, "keyType": 1, "path": str(keys_file)},
+    )
+    flow["tasks"][2].update(
+        cmd='test "$FLOWYARD_DISTRIBUTION_KEY" != "x2"',
+        runMode={"taskMode": 2, "maxParallel": 3, "keyType": 2, "content": "x1,x2,x3"},
+    )
+    flow_id = api.import_flow(flow, "multi")
+    done = wait_final(api, trigger(world, flow_id))
+    tasks = tasks_of(done)
+    assert (tasks["fan"]["status"], tasks["file"]["status"], tasks["bad"]["status"]) == ("SUCCESS", "SUCCESS", "FAIL")
+    fan_log = log_of(api, tasks["fan"]["taskInstId"])
+    for key in ("k1", "k2", "k3", "k4"):
+        assert f"--- key {key}: exit 0" in fan_log and f"got {key}" in fan_log
+    assert fan_log.index("--- key k1") < fan_log.index("--- key k4")  # outputs in key order
+    spans = []
+    for key in ("k1", "k2", "k3", "k4"):
+        lines = dict(line.split() for line in (stamps / key).read_text().splitlines())
+        spans.append((int(lines["start"]), int(lines["end"])))
+    most = max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans)
+    assert most == 2  # maxParallel 2: never more than two keys at once
+    assert "file-key=alpha" in log_of(api, tasks["file"]["taskInstId"])
+    bad_log = log_of(api, tasks["bad"]["taskInstId"])
+    assert "--- key x2: exit 1 (failed)" in bad_log and "2 of 3 sub-tasks succeeded" in bad_log
+    detail = api.ok("GET", "taskInstances", "get", taskInstId=tasks["fan"]["taskInstId"])
+    assert detail["cmd"].startswith("echo") and json.loads(detail["runMode"])["taskMode"] == 2

@@ -14,6 +14,7 @@ from pathlib import Path
 from flowyard.domain.flows import TaskDefinition
 from flowyard.domain.parameters import RunContext, environment, resolve_parameters, substitute
 from flowyard.executor.base import AttemptSpec, TaskKind
+from flowyard.scheduler.fanout import distribution_keys, parallelism, runner_code
 from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
 
 RULE = "=" * 72
@@ -54,8 +55,8 @@ def build_attempt(
     now: datetime,
     log_path: Path,
     work_root: Path,
-) -> AttemptSpec:
-    """The attempt to run.
+) -> tuple[AttemptSpec, str]:
+    """The attempt to run, and the command as the user wrote it after substitution (for display).
 
     Raises InvalidParameterError (an unknown ``${...}``, say) when the command cannot be built.
     """
@@ -71,18 +72,29 @@ def build_attempt(
     attempt_id = f"{task.id}#{run_num}"
     env = environment(values, ctx)
     env["FLOWYARD_ATTEMPT_ID"] = attempt_id
-    return AttemptSpec(
+    mode = definition.run_mode
+    kind, program, scale = task_kind(definition.type), command, 1
+    codes = success_codes(definition.success_code)
+    if mode.task_mode == 2:  # one sub-task per distribution key, run by a small runner program
+        keys = distribution_keys(mode)
+        scale = parallelism(mode, keys)
+        program = runner_code(
+            command, python=kind == TaskKind.PYTHON, keys=keys, parallel=scale, success=codes
+        )
+        kind, codes = TaskKind.PYTHON, frozenset({0})
+    spec = AttemptSpec(
         attempt_id=attempt_id,
         task_instance_id=task.id,
         run_num=run_num,
-        kind=task_kind(definition.type),
-        command=command,
+        kind=kind,
+        command=program,
         env=env,
         workdir=work_root / instance.id / f"{task.id}-{run_num}",
         log_path=log_path,
         log_header=log_header(run_num, task.id, command, definition.submitter, now, zone),
         timeout_seconds=definition.timeout,
-        memory_limit_mb=int(definition.run_mode.memory * 1024),
-        cpu=definition.run_mode.cpu,
-        success_codes=success_codes(definition.success_code),
+        memory_limit_mb=int(mode.memory * 1024 * scale),
+        cpu=mode.cpu * scale,
+        success_codes=codes,
     )
+    return spec, command

@@ -292,23 +292,24 @@ class Scheduler:
         chosen = planning.startable(candidates, now, len(candidates))
         free = self._executor.free_cpu()
         busy = bool(self._executor.running())
-        specs: list[tuple[InstanceRecord, TaskInstanceRecord, AttemptSpec]] = []
+        specs: list[tuple[TaskInstanceRecord, AttemptSpec, str]] = []
         for inst, task_run in chosen:
             record = by_id[inst.id]
             task = next(t for t in record.tasks if t.id == task_run.id)
-            spec = self._build(record, task, now)
-            if spec is None:
+            built = self._build(record, task, now)
+            if built is None:
                 continue
+            spec, command = built
             if spec.cpu > free and (busy or specs):
                 break  # admission: the executor is full; the rest waits for a slot
             free -= spec.cpu
-            specs.append((record, task, spec))
+            specs.append((task, spec, command))
         if not specs:
             return min(retries, default=None)
         # Claim every attempt in one transaction before any process starts: a crash after this
         # point leaves RUNNING attempts that recovery settles; it never runs one twice.
         with transaction(self._sessions) as session:
-            for _, task, spec in specs:
+            for task, spec, command in specs:
                 check_transition("task", Status.READY, Status.RUNNING)
                 store.add_attempt(session, spec.attempt_id, task.id, spec.run_num, self._config.owner, now)
                 store.update_task(
@@ -319,9 +320,9 @@ class Scheduler:
                     next_attempt_at=None,
                     started_at=task.started_at or now,
                     updated_at=now,
-                    command=spec.command,
+                    command=command,
                 )
-        for _, task, spec in specs:
+        for task, spec, _ in specs:
             try:
                 self._executor.submit(spec)
             except ExecutorFullError:
@@ -334,7 +335,9 @@ class Scheduler:
             flow = self._flows[record.id] = record.flow()
         return flow
 
-    def _build(self, record: InstanceRecord, task: TaskInstanceRecord, now: datetime) -> AttemptSpec | None:
+    def _build(
+        self, record: InstanceRecord, task: TaskInstanceRecord, now: datetime
+    ) -> tuple[AttemptSpec, str] | None:
         """The attempt for a READY task, or None when it cannot start (the task is failed, reason logged)."""
         definition = self._flow(record).definition.task(task.name)
         assert definition is not None
