@@ -178,3 +178,43 @@ def test_no_auth_mode_is_loud(tmp_path: Path) -> None:
         code, out = stop(proc)
     assert code == 0
     assert "authentication is OFF" in out
+
+
+def test_cli_trigger_wait_and_logs_against_a_real_server(
+    server: tuple[subprocess.Popen[str], int, Path],
+) -> None:
+    _, _, data_dir = server
+    creds_path = data_dir / "credentials.json"
+    with FlowyardClient.from_credentials(creds_path) as client:
+        root = client.list_directories()[0]["key"]
+        good = client.import_flow(
+            {"cycle": "D", "cron": "0 0 0 * * ? *", "tasks": [{"name": "hello", "cmd": "echo hi ${WHO}"}]},
+            flow_name="cli-good",
+            dir_id=root,
+        )
+        bad = client.import_flow(
+            {"cycle": "D", "cron": "0 0 0 * * ? *", "tasks": [{"name": "boom", "cmd": "exit 4"}]},
+            flow_name="cli-bad",
+            dir_id=root,
+        )
+    env = dict(os.environ, FLOWYARD_HOME=str(data_dir))
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "flowyard", *args], capture_output=True, text=True, env=env, timeout=60
+        )
+
+    ok = cli("trigger", str(good), "--param", "WHO=there", "--wait", "--poll-interval", "0.1")
+    assert ok.returncode == 0, ok.stderr
+    instance_id = ok.stdout.strip()
+    assert instance_id.startswith(f"{good}-")
+    assert "SUCCESS" in ok.stderr
+    failed = cli("trigger", str(bad), "--wait", "--poll-interval", "0.1")
+    assert failed.returncode == 1, failed.stderr
+    shown = cli("instances", "get", instance_id, "--json")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["statusDesc"] == "SUCCESS"
+    task_inst = json.loads(json.loads(shown.stdout)["graph"])["tasks"][0]["taskInstId"]
+    logs = cli("logs", task_inst)
+    assert logs.returncode == 0 and "hi there" in logs.stdout
+    listed = cli("instances", "list", "--json")
+    assert listed.returncode == 0, listed.stderr

@@ -136,3 +136,27 @@ def test_missing_user_or_org(api: Api) -> None:
     assert response.json()["msg"] == "Invalid parameter: userId is required"
     ghost = api.as_(Actor("u00000000000000", api.actor.org_id, "ghost"))
     assert ghost.call("GET", "flows", "getMyFlow")["code"] == 62101
+
+
+def test_other_organisation_cannot_run_or_see_runs(world: World, setup: dict[str, Any]) -> None:
+    admin: Api = setup["admin"]
+    now_ms = int(world.clock.now().timestamp() * 1000)
+    instance_id = admin.ok("POST", "flows", "trigger", {"flowId": setup["flow"], "triggerTime": now_ms})[
+        "flowInstanceId"
+    ]
+    bob: Api = setup["bob"]
+    body = {"flowId": setup["flow"], "triggerTime": now_ms}
+    assert bob.call("POST", "flows", "trigger", body)["msg"] == "Flow not found"
+    assert bob.call("POST", "flows", "updateAndTrigger", dict(body, parameters=[]))["msg"] == "Flow not found"
+    assert bob.call("POST", "flows", "triggerFromTask", dict(body, taskId=1))["code"] == 62102
+    assert (
+        bob.call("POST", "flowInstances", "cancel", {"flowInstId": instance_id})["msg"]
+        == "Instance not found"
+    )
+    assert bob.call("GET", "flowInstances", "get", flowInstId=instance_id)["msg"] == "Instance not found"
+    assert bob.ok("POST", "flowInstances", "search", {"type": 0})["count"] == 0
+    carol: Api = setup["carol"]  # same organisation, no rights on the flow
+    assert carol.call("POST", "flows", "trigger", body)["code"] == 62103
+    erin: Api = setup["erin"]  # an owner, but locked
+    assert erin.call("POST", "flows", "trigger", body)["code"] == 62105
+    assert erin.call("POST", "flowInstances", "cancel", {"flowInstId": instance_id})["code"] == 62105

@@ -311,7 +311,15 @@ def test_multiple_task_mode_runs_one_sub_task_per_key(world: World, tmp_path: Pa
     # Each sub-task records when it started and ended, so the test can check maxParallel.
     cmd = f'echo "start $(date +%s%N)" > {stamps}/$FLOWYARD_DISTRIBUTION_KEY; sleep 0.3; echo "got $FLOWYARD_DISTRIBUTION_KEY"; echo "end $(date +%s%N)" >> {stamps}/$FLOWYARD_DISTRIBUTION_KEY'
     flow["tasks"][0].update(
-        cmd=cmd, runMode={"taskMode": 2, "cpu": 0.5, "memory": 0.5, "maxParallel": 2, "keyType": 2, "content": "k1,k2\nk3, k4"}
+        cmd=cmd,
+        runMode={
+            "taskMode": 2,
+            "cpu": 0.5,
+            "memory": 0.5,
+            "maxParallel": 2,
+            "keyType": 2,
+            "content": "k1,k2\nk3, k4",
+        },
     )
     keys_file = tmp_path / "keys.txt"
     keys_file.write_text("alpha\n\nbeta\n")
@@ -326,7 +334,11 @@ def test_multiple_task_mode_runs_one_sub_task_per_key(world: World, tmp_path: Pa
     flow_id = api.import_flow(flow, "multi")
     done = wait_final(api, trigger(world, flow_id))
     tasks = tasks_of(done)
-    assert (tasks["fan"]["status"], tasks["file"]["status"], tasks["bad"]["status"]) == ("SUCCESS", "SUCCESS", "FAIL")
+    assert (tasks["fan"]["status"], tasks["file"]["status"], tasks["bad"]["status"]) == (
+        "SUCCESS",
+        "SUCCESS",
+        "FAIL",
+    )
     fan_log = log_of(api, tasks["fan"]["taskInstId"])
     for key in ("k1", "k2", "k3", "k4"):
         assert f"--- key {key}: exit 0" in fan_log and f"got {key}" in fan_log
