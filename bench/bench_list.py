@@ -36,7 +36,7 @@ def fill(app: Any, org_id: str, flow_ids: list[int], total: int) -> None:
         snapshot = session.execute(
             m.FlowInstance.__table__.select().where(m.FlowInstance.flow_id == flow_ids[0])
         ).first()
-    assert snapshot is not None, "needs one real instance to copy its snapshot"
+    assert snapshot is not None, "needs one real instance to share its snapshot"
     rng = random.Random(7)
     statuses = [1, 1, 1, -1, 8]
     batch = 20_000
@@ -64,7 +64,7 @@ def fill(app: Any, org_id: str, flow_ids: list[int], total: int) -> None:
                         "ended_at": trigger + timedelta(seconds=5),
                         "updated_at": trigger + timedelta(seconds=5),
                         "parameters": "[]",
-                        "snapshot": snapshot.snapshot,
+                        "snapshot_id": snapshot.snapshot_id,
                         "owners": "admin",
                         "creator": "admin",
                         "from_task_id": None,

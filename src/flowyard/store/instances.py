@@ -7,13 +7,15 @@ check against ``flowyard.domain.states`` first.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import Select, Table, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from flowyard.domain.flows import Flow, Parameter
@@ -24,6 +26,7 @@ from flowyard.store.snapshots import load_flow
 
 OPEN_TASK = (Status.INIT, Status.READY, Status.RUNNING)
 FLOW_INSTANCES = cast(Table, m.FlowInstance.__table__)
+SNAPSHOTS = cast(Table, m.FlowSnapshot.__table__)
 TASK_INSTANCES = cast(Table, m.TaskInstance.__table__)
 TASK_ATTEMPTS = cast(Table, m.TaskAttempt.__table__)
 SORT_COLUMNS = {
@@ -163,6 +166,25 @@ def _record(row: Any, tasks: Sequence[Any] = ()) -> InstanceRecord:
     )
 
 
+def _instances() -> Select[Any]:
+    """Instance rows with their snapshot text, as Core rows named like the ORM attributes."""
+    return select(FLOW_INSTANCES, SNAPSHOTS.c.body.label("snapshot")).join(
+        SNAPSHOTS, SNAPSHOTS.c.id == FLOW_INSTANCES.c.snapshot_id
+    )
+
+
+def _store_snapshot(session: Session, body: str) -> str:
+    """The id of ``body`` in the snapshot table, inserting it the first time (instances share it)."""
+    snapshot_id = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    if session.get(m.FlowSnapshot, snapshot_id) is None:
+        try:
+            with session.begin_nested():
+                session.add(m.FlowSnapshot(id=snapshot_id, body=body))
+        except IntegrityError:  # stored concurrently by another process: the same content
+            pass
+    return snapshot_id
+
+
 def insert(session: Session, record: InstanceRecord) -> None:
     """Insert an instance with its task instances; a duplicate id or tick raises IntegrityError."""
     session.add(
@@ -180,7 +202,7 @@ def insert(session: Session, record: InstanceRecord) -> None:
             created_at=record.created_at,
             updated_at=record.updated_at,
             parameters=json.dumps([{"key": p.key, "value": p.value} for p in record.parameters]),
-            snapshot=record.snapshot,
+            snapshot_id=_store_snapshot(session, record.snapshot),
             owners=record.owners,
             creator=record.creator,
             from_task_id=record.from_task_id,
@@ -224,13 +246,14 @@ def tick_exists(session: Session, flow_id: int, scheduled_at: datetime) -> bool:
 
 
 def get(session: Session, instance_id: str, *, with_tasks: bool = True) -> InstanceRecord | None:
-    instance_table, task_table = m.FlowInstance.__table__, m.TaskInstance.__table__
-    row = session.execute(select(instance_table).where(instance_table.c.id == instance_id)).first()
+    row = session.execute(_instances().where(FLOW_INSTANCES.c.id == instance_id)).first()
     if row is None:
         return None
     tasks: Sequence[Any] = ()
     if with_tasks:
-        tasks = session.execute(select(task_table).where(task_table.c.flow_instance_id == instance_id)).all()
+        tasks = session.execute(
+            select(TASK_INSTANCES).where(TASK_INSTANCES.c.flow_instance_id == instance_id)
+        ).all()
     return _record(row, tasks)
 
 
@@ -240,9 +263,8 @@ def get_many(session: Session, instance_ids: Iterable[str]) -> list[InstanceReco
         return []
     # Core rows, not ORM objects: the scheduler calls this on every step, and skipping the identity
     # map makes it several times faster. Rows have the same attribute names as the ORM classes.
-    instance_table, task_table = m.FlowInstance.__table__, m.TaskInstance.__table__
-    rows = session.execute(select(instance_table).where(instance_table.c.id.in_(ids))).all()
-    tasks = session.execute(select(task_table).where(task_table.c.flow_instance_id.in_(ids))).all()
+    rows = session.execute(_instances().where(FLOW_INSTANCES.c.id.in_(ids))).all()
+    tasks = session.execute(select(TASK_INSTANCES).where(TASK_INSTANCES.c.flow_instance_id.in_(ids))).all()
     by_instance: dict[str, list[Any]] = {}
     for t in tasks:
         by_instance.setdefault(t.flow_instance_id, []).append(t)
@@ -266,8 +288,8 @@ def last_manual_created_at(session: Session, flow_id: int) -> datetime | None:
 def pending(session: Session) -> list[InstanceRecord]:
     """INIT and WAIT instances, without tasks: candidates to start."""
     rows = session.execute(
-        select(m.FlowInstance).where(m.FlowInstance.status.in_([int(Status.INIT), int(Status.WAIT)]))
-    ).scalars()
+        _instances().where(FLOW_INSTANCES.c.status.in_([int(Status.INIT), int(Status.WAIT)]))
+    ).all()
     return [_record(r) for r in rows]
 
 
@@ -343,8 +365,16 @@ def search(
     ]
     if not order:  # newest first, the order a user watching runs expects
         order = [m.FlowInstance.trigger_at.desc()]
-    rows = session.execute(query.order_by(*order, m.FlowInstance.id).offset(offset).limit(limit)).scalars()
-    return [_record(r) for r in rows], int(count)
+    page_ids = list(
+        session.execute(
+            query.with_only_columns(m.FlowInstance.id)
+            .order_by(*order, m.FlowInstance.id)
+            .offset(offset)
+            .limit(limit)
+        ).scalars()
+    )
+    rows = {r.id: r for r in session.execute(_instances().where(FLOW_INSTANCES.c.id.in_(page_ids))).all()}
+    return [_record(rows[i]) for i in page_ids], int(count)
 
 
 def _escape(text: str) -> str:

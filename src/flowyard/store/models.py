@@ -255,6 +255,18 @@ class FlowSchedule(Base):
     next_tick_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
 
 
+class FlowSnapshot(Base):
+    """A flow frozen at trigger time, stored once per distinct content (instances share it by hash).
+
+    Keeping the large document out of ``flow_instances`` keeps that table's rows small, which is
+    what makes listing a million instances fast.
+    """
+
+    __tablename__ = "flow_snapshots"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of body
+    body: Mapped[str] = mapped_column(Text)
+
+
 class FlowInstance(Base):
     __tablename__ = "flow_instances"
     __table_args__ = (
@@ -279,7 +291,7 @@ class FlowInstance(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     parameters: Mapped[str] = mapped_column(Text, default="[]")
-    snapshot: Mapped[str] = mapped_column(Text)
+    snapshot_id: Mapped[str] = mapped_column(ForeignKey("flow_snapshots.id", ondelete="RESTRICT"))
     owners: Mapped[str] = mapped_column(Text, default="")
     creator: Mapped[str] = mapped_column(String(128), default="")
     from_task_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

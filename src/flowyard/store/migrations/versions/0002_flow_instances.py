@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 04:57:04.814034
+Create Date: 2026-11-22 05:24:08.475643
 """
 
 from __future__ import annotations
@@ -17,6 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "flow_snapshots",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_flow_snapshots")),
+    )
     op.create_table(
         "flow_instances",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -34,7 +40,7 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("parameters", sa.Text(), nullable=False),
-        sa.Column("snapshot", sa.Text(), nullable=False),
+        sa.Column("snapshot_id", sa.String(length=64), nullable=False),
         sa.Column("owners", sa.Text(), nullable=False),
         sa.Column("creator", sa.String(length=128), nullable=False),
         sa.Column("from_task_id", sa.BigInteger(), nullable=True),
@@ -43,16 +49,22 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["flow_id"], ["flows.id"], name=op.f("fk_flow_instances_flow_id_flows"), ondelete="CASCADE"
         ),
+        sa.ForeignKeyConstraint(
+            ["snapshot_id"],
+            ["flow_snapshots.id"],
+            name=op.f("fk_flow_instances_snapshot_id_flow_snapshots"),
+            ondelete="RESTRICT",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flow_instances")),
         sa.UniqueConstraint("flow_id", "scheduled_at", name=op.f("uq_flow_instances_flow_id_scheduled_at")),
     )
     with op.batch_alter_table("flow_instances", schema=None) as batch_op:
         batch_op.create_index("ix_flow_instances_flow_status", ["flow_id", "status"], unique=False)
         batch_op.create_index("ix_flow_instances_search", ["org_id", "type", "trigger_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_flow_instances_status"), ["status"], unique=False)
         batch_op.create_index(
             "ix_flow_instances_status_search", ["org_id", "type", "status", "trigger_at"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_flow_instances_status"), ["status"], unique=False)
 
     op.create_table(
         "flow_schedules",
@@ -148,9 +160,10 @@ def downgrade() -> None:
 
     op.drop_table("flow_schedules")
     with op.batch_alter_table("flow_instances", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_flow_instances_status"))
         batch_op.drop_index("ix_flow_instances_status_search")
+        batch_op.drop_index(batch_op.f("ix_flow_instances_status"))
         batch_op.drop_index("ix_flow_instances_search")
         batch_op.drop_index("ix_flow_instances_flow_status")
 
     op.drop_table("flow_instances")
+    op.drop_table("flow_snapshots")
