@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 05:24:08.475643
+Create Date: 2026-11-22 05:28:25.674713
 """
 
 from __future__ import annotations
@@ -60,7 +60,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("flow_instances", schema=None) as batch_op:
         batch_op.create_index("ix_flow_instances_flow_status", ["flow_id", "status"], unique=False)
-        batch_op.create_index("ix_flow_instances_search", ["org_id", "type", "trigger_at"], unique=False)
+        batch_op.create_index(
+            "ix_flow_instances_search",
+            ["org_id", "type", "trigger_at", "status", "started_at", "flow_name", "id"],
+            unique=False,
+        )
         batch_op.create_index(batch_op.f("ix_flow_instances_status"), ["status"], unique=False)
         batch_op.create_index(
             "ix_flow_instances_status_search", ["org_id", "type", "status", "trigger_at"], unique=False
