@@ -354,3 +354,19 @@ def test_multiple_task_mode_runs_one_sub_task_per_key(world: World, tmp_path: Pa
     assert "--- key x2: exit 1 (failed)" in bad_log and "2 of 3 sub-tasks succeeded" in bad_log
     detail = api.ok("GET", "taskInstances", "get", taskInstId=tasks["fan"]["taskInstId"])
     assert detail["cmd"].startswith("echo") and json.loads(detail["runMode"])["taskMode"] == 2
+
+
+def test_dataworks_expressions_as_parameter_values(world: World) -> None:
+    api = world.api
+    params = [
+        {"key": "BIZ", "value": "$bizdate"},
+        {"key": "YESTERDAY", "value": "$[yyyy-mm-dd-1]"},
+        {"key": "HOUR_AGO", "value": "$[hh24mi-1/24]"},
+        {"key": "LAST_MONTH", "value": "$[add_months(yyyymm,-1)]"},
+    ]
+    flow = simple_flow("a", parameters=json.dumps(params))
+    flow["tasks"][0]["cmd"] = "echo ${BIZ} ${YESTERDAY} ${HOUR_AGO} ${LAST_MONTH}"
+    flow_id = api.import_flow(flow, "dw-params")
+    done = wait_final(api, trigger(world, flow_id))
+    # Trigger 2026-11-22 08:00 UTC = 16:00 in Asia/Shanghai (the world's server zone).
+    assert "20261121 2026-11-21 1500 202610" in log_of(api, tasks_of(done)["a"]["taskInstId"])

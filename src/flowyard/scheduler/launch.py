@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from pathlib import Path
 
+from flowyard.domain.dwparams import evaluate_expression, is_expression
 from flowyard.domain.flows import TaskDefinition
 from flowyard.domain.parameters import RunContext, environment, resolve_parameters, substitute
 from flowyard.executor.base import AttemptSpec, TaskKind
@@ -67,7 +68,13 @@ def build_attempt(
         instance_id=instance.id,
         task_instance_id=task.id,
     )
-    values = resolve_parameters([(p.key, p.value) for p in instance.parameters], ctx)
+    # A value that is a DataWorks scheduling-parameter expression ($bizdate, $[yyyymmdd-1], ...) is
+    # evaluated first, from the same trigger time, so FlowSpec workflows and EnOS flows share one path.
+    params = [
+        (p.key, evaluate_expression(p.value, ctx) if is_expression(p.value) else p.value)
+        for p in instance.parameters
+    ]
+    values = resolve_parameters(params, ctx)
     command = substitute(definition.cmd, values, ctx)
     attempt_id = f"{task.id}#{run_num}"
     env = environment(values, ctx)
