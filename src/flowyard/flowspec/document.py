@@ -134,7 +134,9 @@ def _load_yaml(text: str) -> Any:
     try:
         yaml = importlib.import_module("yaml")
     except ImportError:
-        raise FlowSpecError("$", "the document is not JSON, and YAML input needs PyYAML, which is not installed") from None
+        raise FlowSpecError(
+            "$", "the document is not JSON, and YAML input needs PyYAML, which is not installed"
+        ) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -162,7 +164,9 @@ def parse(text: str | bytes) -> FlowSpecDocument:
         try:
             data = json.loads(stripped, object_pairs_hook=_reject_duplicates)
         except json.JSONDecodeError as exc:
-            raise FlowSpecError("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+            raise FlowSpecError(
+                "$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from None
         source_format, style = "json", _detect_style(stripped)
     else:
         data = _load_yaml(stripped)
@@ -180,7 +184,9 @@ def _check_envelope(doc: FlowSpecDocument) -> None:
         raise FlowSpecError("$", "missing required key 'version'")
     version = doc.data[version_key]
     if not isinstance(version, str) or _SEMVER.match(version) is None:
-        raise FlowSpecError(f"$.{version_key}", f"version must be a string of the form d.d.d, got {version!r}")
+        raise FlowSpecError(
+            f"$.{version_key}", f"version must be a string of the form d.d.d, got {version!r}"
+        )
     major = doc.version_tuple[0]
     if major not in (1, 2):
         raise FlowSpecError(f"$.{version_key}", f"unsupported version {version!r} (supported: 1.x.y, 2.0.0)")
@@ -193,7 +199,9 @@ def _check_envelope(doc: FlowSpecDocument) -> None:
     spec_key = doc.envelope_key("spec")
     if spec_key is None:
         if version != "1.0.0":
-            raise FlowSpecError("$", f"missing required key 'spec' (only version 1.0.0 may omit it, got {version})")
+            raise FlowSpecError(
+                "$", f"missing required key 'spec' (only version 1.0.0 may omit it, got {version})"
+            )
         return
     if not isinstance(doc.data[spec_key], dict):
         raise FlowSpecError(f"$.{spec_key}", "spec must be an object")
