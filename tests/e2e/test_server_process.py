@@ -201,7 +201,12 @@ def test_cli_trigger_wait_and_logs_against_a_real_server(
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "flowyard", *args], capture_output=True, text=True, env=env, timeout=60, check=False
+            [sys.executable, "-m", "flowyard", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
         )
 
     ok = cli("trigger", str(good), "--param", "WHO=there", "--wait", "--poll-interval", "0.1")
