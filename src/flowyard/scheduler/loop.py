@@ -272,11 +272,12 @@ class Scheduler:
                     message="not run: the instance ended",
                 )
                 changed[task_id] = Status.SKIP
+        tasks = tuple(replace(t, status=changed[t.id]) if t.id in changed else t for t in record.tasks)
         ended_at = record.ended_at
-        if status.final and ended_at is None and not any(t.status == Status.RUNNING for t in record.tasks):
+        settled = replace(run, status=status, tasks=tuple(t.run() for t in tasks))
+        if status.final and ended_at is None and planning.instance_finished(settled):
             ended_at = now
             store.update_instance(session, record.id, ended_at=now, updated_at=now)
-        tasks = tuple(replace(t, status=changed[t.id]) if t.id in changed else t for t in record.tasks)
         return replace(record, status=status, ended_at=ended_at, tasks=tasks)
 
     def dispatch(self, records: list[InstanceRecord], now: datetime) -> datetime | None:

@@ -15,7 +15,6 @@ Decisions (README, "Running flows"):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -374,9 +373,3 @@ def store_flow_or_repeat_error(session: Session, caller: Caller, flow_id: int) -
         return load_visible(session, caller, flow_id)
     except InvalidParameterError:
         raise InvalidParameterError(REPEAT_MESSAGE) from None
-
-
-def parameters_json(params: Sequence[Parameter]) -> str:
-    return json.dumps(
-        [{"key": p.key, "value": p.value} for p in params], ensure_ascii=False, separators=(",", ":")
-    )

@@ -402,10 +402,6 @@ def add_attempt(
     session.flush()
 
 
-def set_attempt_pid(session: Session, attempt_id: str, pid: int | None) -> None:
-    session.execute(update(m.TaskAttempt).where(m.TaskAttempt.id == attempt_id).values(pid=pid))
-
-
 def finish_attempt(
     session: Session, attempt_id: str, *, outcome: str, exit_code: int | None, message: str, now: datetime
 ) -> bool:
