@@ -5,7 +5,10 @@ database; the client reads it. The file is camelCase JSON, like the EnOS
 console's service-account export::
 
     {"url": "http://127.0.0.1:8080", "orgId": "o1...", "userId": "u1...",
-     "username": "admin", "accessKey": "...", "secretKey": "..."}
+     "username": "admin", "accessKey": "...", "secretKey": "...", "projectId": 10001}
+
+``projectId`` (optional, an integer) is the organisation's DataWorks project, the ``ProjectId``
+the DataWorks SDKs send to the server's DataWorks face.
 
 ``accessKey`` and ``secretKey`` may be absent or ``null``: the client then
 sends no authentication headers (a server in ``--no-auth`` mode).
@@ -51,6 +54,7 @@ class Credentials:
     access_key: str | None = None
     # Kept out of repr so that it never lands in a log or a traceback.
     secret_key: str | None = field(default=None, repr=False)
+    project_id: int | None = None
 
     def __post_init__(self) -> None:
         if (self.access_key is None) != (self.secret_key is None):
@@ -62,8 +66,8 @@ class Credentials:
         return self.access_key is not None
 
     def to_json(self) -> str:
-        """The file format: the keys url, orgId, userId, username, accessKey, secretKey."""
-        document = {
+        """The file format: the keys url, orgId, userId, username, accessKey, secretKey, projectId."""
+        document: dict[str, str | int | None] = {
             "url": self.url,
             "orgId": self.org_id,
             "userId": self.user_id,
@@ -71,6 +75,8 @@ class Credentials:
             "accessKey": self.access_key,
             "secretKey": self.secret_key,
         }
+        if self.project_id is not None:
+            document["projectId"] = self.project_id
         return json.dumps(document, indent=2) + "\n"
 
     @classmethod
@@ -89,6 +95,9 @@ class Credentials:
             if value is not None and not isinstance(value, str):
                 raise InvalidParameterError(f"{source}: {key} must be a string")
             values[key] = value
+        project_id = raw.get("projectId")
+        if project_id is not None and (isinstance(project_id, bool) or not isinstance(project_id, int)):
+            raise InvalidParameterError(f"{source}: projectId must be an integer")
         return cls(
             url=str(values["url"]),
             org_id=str(values["orgId"]),
@@ -96,6 +105,7 @@ class Credentials:
             username=values["username"] or "",
             access_key=values["accessKey"] or None,
             secret_key=values["secretKey"] or None,
+            project_id=project_id,
         )
 
     @classmethod

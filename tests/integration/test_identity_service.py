@@ -206,7 +206,7 @@ def test_bootstrap_on_empty_database(identity: IdentityService, tmp_path: Path, 
     path = settings.credentials_path
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     document = json.loads(path.read_text())
-    assert set(document) == {"url", "orgId", "userId", "username", "accessKey", "secretKey"}
+    assert set(document) == {"url", "orgId", "userId", "username", "accessKey", "secretKey", "projectId"}
     assert Credentials.load(path) == credentials
     assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
 

@@ -24,8 +24,8 @@ CREATED_AT = datetime(2026, 11, 22, 8, 30, 15, 123456, tzinfo=UTC)
 # Written with a +08:00 offset on purpose: it must come back as the same instant in UTC.
 UPDATED_AT = datetime(2026, 11, 23, 9, 0, 0, 654321, tzinfo=timezone(timedelta(hours=8)))
 APP_TABLES = sorted(m.Base.metadata.tables)
-HEAD = "0002"
-REVISION_FILES = ["0001_initial_schema.py", "0002_flow_instances.py"]
+HEAD = "0003"
+REVISION_FILES = ["0001_initial_schema.py", "0002_flow_instances.py", "0003_dataworks_projects_specs_jobs.py"]
 
 
 @pytest.fixture

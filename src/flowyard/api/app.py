@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from flowyard.api import directories, flows, instances
+from flowyard.api import dataworks, directories, flows, instances
 from flowyard.api.context import ApiContext
 from flowyard.api.dispatch import Dispatcher
 from flowyard.api.envelope import failure, version_of
@@ -36,6 +36,7 @@ from flowyard.services.auth import AuthService
 from flowyard.services.directories import DirectoryService
 from flowyard.services.flows import FlowService
 from flowyard.services.identity import IdentityService
+from flowyard.services.jobs import JobRunner, WorkflowSpecService
 from flowyard.services.runs import RunService
 from flowyard.settings import Settings
 from flowyard.store.db import make_engine, make_session_factory
@@ -66,9 +67,10 @@ PURGE_INTERVAL_SECONDS = 600.0
 
 
 def _lifespan(
-    engine: Engine, auth: AuthService, clock: Clock, scheduler: Scheduler | None
+    engine: Engine, auth: AuthService, clock: Clock, scheduler: Scheduler | None, jobs: JobRunner
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
-    """Housekeeping while the app runs: purge expired tokens and replay records; dispose the engine."""
+    """Housekeeping while the app runs: purge expired tokens and replay records, run DataWorks jobs
+    (jobs a previous process left Running are failed first); dispose the engine."""
 
     async def purge_forever() -> None:
         while True:
@@ -81,6 +83,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         task = asyncio.create_task(purge_forever())
+        await run_in_threadpool(jobs.start)
         if scheduler is not None:
             scheduler.start()
         try:
@@ -89,6 +92,7 @@ def _lifespan(
             task.cancel()
             if scheduler is not None:
                 await run_in_threadpool(scheduler.stop)
+            await run_in_threadpool(jobs.stop)
             engine.dispose()
 
     return lifespan
@@ -115,6 +119,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     )
     scheduler = make_scheduler(settings, sessions, ctx.runs, clock, zone) if settings.scheduler else None
     dispatcher = Dispatcher(ctx, OPERATIONS)
+    workflow_specs = WorkflowSpecService(sessions)
+    jobs = JobRunner(workflow_specs, workflow_specs.org_id_of, clock.now)
+    dataworks_rpc = dataworks.endpoint(workflow_specs, jobs, clock, auth=settings.auth)
     document = openapi_document(OPERATIONS)
 
     async def openapi(_: Request) -> Response:
@@ -128,14 +135,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         *(Route(prefix + "/{resource}", dispatcher.endpoint, methods=["GET", "POST"]) for prefix in PREFIXES),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
+        Route("/", dataworks_rpc, methods=["GET", "POST"]),
     ]
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _http_error},
-        lifespan=_lifespan(engine, auth, clock, scheduler),
+        lifespan=_lifespan(engine, auth, clock, scheduler, jobs),
     )
     app.state.ctx = ctx
     app.state.credentials = credentials
     app.state.engine = engine
     app.state.scheduler = scheduler
+    app.state.jobs = jobs
     return app

@@ -36,6 +36,7 @@ from flowyard.domain.identity import (
 from flowyard.errors import InternalError, InvalidParameterError, InvalidUserError
 from flowyard.settings import Settings
 from flowyard.store import identity as store
+from flowyard.store import projects as project_store
 from flowyard.store.db import transaction
 
 __all__ = ["BOOTSTRAP_USERNAME", "Credentials", "IdentityService"]
@@ -43,6 +44,8 @@ __all__ = ["BOOTSTRAP_USERNAME", "Credentials", "IdentityService"]
 BOOTSTRAP_USERNAME = "admin"
 BOOTSTRAP_ORG_NAME = "Default Organization"
 BOOTSTRAP_APP_NAME = "flowyard-admin"
+# The organisation's DataWorks project (ProjectId), written to credentials.json as projectId.
+BOOTSTRAP_PROJECT_NAME = "default"
 # Ids are random; retry a clash a few times rather than assume it never happens.
 _ID_ATTEMPTS = 8
 # Hosts that mean "every interface": a client must connect to loopback instead.
@@ -179,7 +182,8 @@ class IdentityService:
     # --- first start ---------------------------------------------------------
 
     def bootstrap(self, settings: Settings, now: datetime) -> Credentials | None:
-        """On a database without organisations, create an organisation, the "admin" user and an app.
+        """On a database without organisations, create an organisation, its DataWorks project,
+        the "admin" user and an app.
 
         Writes ``settings.credentials_path`` (mode 0600, replacing any older
         file) and returns the credentials; returns None and changes nothing
@@ -202,6 +206,7 @@ class IdentityService:
                 org = self._create_org(session, BOOTSTRAP_ORG_NAME, now)
                 user = self._create_user(session, BOOTSTRAP_USERNAME, frozenset({org.id}), now)
                 app = self._create_app(session, org.id, BOOTSTRAP_APP_NAME, now)
+                project_id = project_store.ensure_project(session, org.id, BOOTSTRAP_PROJECT_NAME, now)
                 credentials = Credentials(
                     url=server_url(settings),
                     org_id=org.id,
@@ -209,6 +214,7 @@ class IdentityService:
                     username=user.username,
                     access_key=app.access_key,
                     secret_key=app.secret_key,
+                    project_id=project_id,
                 )
                 temporary = _write_private_file(target, credentials.to_json())
         except IntegrityError:

@@ -354,3 +354,40 @@ class TaskAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="")
     exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     message: Mapped[str] = mapped_column(Text, default="")
+
+
+class Project(Base):
+    """A DataWorks workspace (``ProjectId``): exactly one per organisation."""
+
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FlowSpecRecord(Base):
+    """The FlowSpec document a flow was imported from, kept for a faithful GetWorkflowDefinition."""
+
+    __tablename__ = "flow_specs"
+    __table_args__ = (UniqueConstraint("project_id", "workflow_id"),)
+    flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    workflow_id: Mapped[str] = mapped_column(String(32))
+    document: Mapped[str] = mapped_column(Text)
+
+
+class AsyncJob(Base):
+    """A DataWorks asynchronous job (ImportWorkflowDefinition): Running → Success | Fail | Cancel."""
+
+    __tablename__ = "async_jobs"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    spec: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text, default="")
+    response: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

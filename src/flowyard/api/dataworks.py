@@ -1,0 +1,249 @@
+"""The DataWorks OpenAPI 2024-05-18 face: one RPC endpoint at ``/`` (GET or POST).
+
+The operation is the ``x-acs-action`` header (or ``Action`` parameter), the version
+``x-acs-version`` (or ``Version``) must be ``2024-05-18``; parameters come from the query string and,
+for POST, the form-encoded body. Every call is checked with
+:func:`flowyard.dataworks.signature.verify` against the secret of a Flowyard application, the
+nonce recorded once (scope ``acs``) for twice the allowed clock skew; ``settings.auth = False``
+skips the check (the project alone then names the organisation).
+
+Project mapping: ``ProjectId`` is the id of the one project of the application's organisation
+(``projectId`` in credentials.json for the bootstrap organisation; created on first use for any
+other). Another or unknown project is ``Forbidden.Access`` (403); a non-numeric one
+``InvalidParameter`` (400).
+
+Operations: ImportWorkflowDefinition (→ ``AsyncJob``), GetJobStatus (→ ``JobStatus``),
+GetWorkflowDefinition, ListWorkflowDefinitions, DeleteWorkflowDefinition. Errors render through
+:func:`flowyard.dataworks.envelope.render_error` as ``{RequestId, Code, Message}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from flowyard.clock import Clock
+from flowyard.dataworks import DEFAULT_MAX_SKEW, dumps, new_request_id, render_error, success_body, verify
+from flowyard.dataworks.envelope import CONTENT_TYPE, error_body
+from flowyard.domain.flows import Flow, FlowType
+from flowyard.errors import InvalidParameterError, NoPrivilegeError
+from flowyard.services.jobs import JobRunner, WorkflowSpecService
+from flowyard.store.jobs import Job
+
+VERSION = "2024-05-18"
+
+
+def _ms(when: datetime | None) -> int:
+    return 0 if when is None else int(when.timestamp() * 1000)
+
+
+def async_job(job: Job) -> dict[str, Any]:
+    """The SDK's ``AsyncJob``: ``Completed`` a bool, ``CreateTime`` epoch ms as a number."""
+    return {
+        "Id": job.id,
+        "Type": job.type,
+        "Status": job.status,
+        "Progress": job.progress,
+        "Completed": job.completed,
+        "CreateTime": _ms(job.created_at),
+        "Error": job.error,
+        "Response": job.response,
+    }
+
+
+def job_status(job: Job) -> dict[str, Any]:
+    """The SDK's ``JobStatus``: ``Completed`` "True"/"False" and ``CreateTime`` as strings."""
+    return {
+        "JobId": job.id,
+        "JobType": job.type,
+        "Status": job.status,
+        "Completed": "True" if job.completed else "False",
+        "Error": job.error,
+        "CreateTime": str(_ms(job.created_at)),
+        "Progress": job.progress,
+        "Response": job.response,
+    }
+
+
+def _summary(flow: Flow, workflow_id: str, project_id: int) -> dict[str, Any]:
+    periodic = flow.definition.type == FlowType.PERIODIC
+    return {
+        "Id": workflow_id,
+        "Name": flow.name,
+        "Owner": flow.creator,
+        "ProjectId": project_id,
+        "Type": "CycleWorkflow" if periodic else "ManualWorkflow",
+        "Description": flow.definition.desc,
+        "CreateTime": _ms(flow.created_at),
+        "ModifyTime": _ms(flow.updated_at),
+        "Script": {"Path": flow.name, "Runtime": {"Command": "WORKFLOW" if periodic else "MANUAL_WORKFLOW"}},
+    }
+
+
+class _UnknownOperationError(Exception):
+    """An unknown action or version: not a Flowyard error, rendered with its own code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class DataWorksEndpoint:
+    def __init__(self, service: WorkflowSpecService, runner: JobRunner, clock: Clock, *, auth: bool) -> None:
+        self._service = service
+        self._runner = runner
+        self._clock = clock
+        self._auth = auth
+
+    async def handle(self, request: Request) -> Response:
+        request_id = new_request_id()
+        try:
+            body = await request.body()
+            payload = await run_in_threadpool(self._handle, request, body)
+        except _UnknownOperationError as exc:
+            status = 400 if exc.code == "InvalidVersion" else 404
+            content = dumps(error_body(exc.code, exc.message, request_id=request_id))
+            return Response(content, status_code=status, media_type=CONTENT_TYPE)
+        except Exception as exc:
+            error = render_error(exc, request_id=request_id)
+            return Response(dumps(error.body), error.status, error.headers, media_type=CONTENT_TYPE)
+        return Response(dumps(success_body(payload, request_id=request_id)), media_type=CONTENT_TYPE)
+
+    def _handle(self, request: Request, body: bytes) -> dict[str, Any]:
+        query = parse_qsl(request.url.query, keep_blank_values=True)
+        params = dict(query)
+        if body and "form" in request.headers.get("content-type", "form"):
+            params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        action = request.headers.get("x-acs-action") or params.get("Action", "")
+        version = request.headers.get("x-acs-version") or params.get("Version", "")
+        if version != VERSION:
+            raise _UnknownOperationError(
+                "InvalidVersion", f"Specified version {version!r} is not valid; use {VERSION}."
+            )
+        handler = self._actions().get(action)
+        if handler is None:
+            raise _UnknownOperationError("InvalidAction.NotFound", f"Specified api {action!r} is not found.")
+        now = self._clock.now()
+        org_id = self._caller_org(request, query, body, now) if self._auth else None
+        return handler(params, org_id, now)
+
+    def _caller_org(self, request: Request, query: list[tuple[str, str]], body: bytes, now: datetime) -> str:
+        def secret_for(access_key: str) -> str | None:
+            app = self._service.app_of(access_key)
+            return None if app is None else app.secret_key
+
+        access_key = verify(
+            method=request.method,
+            path=request.url.path,
+            query=query,
+            headers=request.headers,
+            body=body,
+            secret_for=secret_for,
+            now=now,
+            max_skew=DEFAULT_MAX_SKEW,
+            nonce_seen=lambda nonce: self._service.nonce_seen(nonce, now + 2 * DEFAULT_MAX_SKEW),
+        )
+        app = self._service.app_of(access_key)
+        assert app is not None
+        return app.org_id
+
+    def _actions(self) -> Mapping[str, Callable[[dict[str, str], str | None, datetime], dict[str, Any]]]:
+        return {
+            "ImportWorkflowDefinition": self._import,
+            "GetJobStatus": self._job_status,
+            "GetWorkflowDefinition": self._get,
+            "ListWorkflowDefinitions": self._list,
+            "DeleteWorkflowDefinition": self._delete,
+        }
+
+    def _project(self, params: Mapping[str, str], org_id: str | None, now: datetime) -> tuple[int, str]:
+        """The checked ``(ProjectId, org id)`` of the call."""
+        raw = params.get("ProjectId", "").strip()
+        if not raw:
+            raise InvalidParameterError("ProjectId is mandatory for this action.")
+        if not raw.isdigit() or len(raw) > 18:
+            raise InvalidParameterError(f"ProjectId must be a positive integer, got {raw!r}.")
+        project_id = int(raw)
+        if org_id is not None:
+            if self._service.project_of(org_id, now) != project_id:
+                raise NoPrivilegeError(
+                    f"Forbidden: project {project_id} does not belong to this application."
+                )
+            return project_id, org_id
+        owner = self._service.org_of_project(project_id)
+        if owner is None:
+            raise NoPrivilegeError(f"Forbidden: project {project_id} does not exist.")
+        return project_id, owner
+
+    @staticmethod
+    def _required(params: Mapping[str, str], name: str) -> str:
+        value = params.get(name, "")
+        if not value:
+            raise InvalidParameterError(f"{name} is mandatory for this action.")
+        return value
+
+    def _import(self, params: dict[str, str], org_id: str | None, now: datetime) -> dict[str, Any]:
+        project_id, _ = self._project(params, org_id, now)
+        job = self._service.submit_import(project_id, self._required(params, "Spec"), now)
+        self._runner.submit(job.id)
+        return {"AsyncJob": async_job(job)}
+
+    def _job_status(self, params: dict[str, str], org_id: str | None, now: datetime) -> dict[str, Any]:
+        job = self._service.job(self._required(params, "JobId"))
+        if org_id is not None and self._service.org_of_project(job.project_id) != org_id:
+            raise InvalidParameterError(f"Not Found: no job {job.id}")
+        return {"JobStatus": job_status(job)}
+
+    def _get(self, params: dict[str, str], org_id: str | None, now: datetime) -> dict[str, Any]:
+        project_id, owner = self._project(params, org_id, now)
+        flow, workflow_id, text = self._service.get(project_id, owner, self._required(params, "Id"))
+        summary = _summary(flow, workflow_id, project_id)
+        return {
+            "WorkflowDefinition": {
+                key: summary[key] for key in ("Id", "Name", "Owner", "ProjectId", "CreateTime", "ModifyTime")
+            }
+            | {"Spec": text, "WorkflowId": flow.id}
+        }
+
+    def _list(self, params: dict[str, str], org_id: str | None, now: datetime) -> dict[str, Any]:
+        project_id, owner = self._project(params, org_id, now)
+        wanted_type = params.get("Type", "")
+        name = params.get("Name", "").lower()
+        try:
+            page, size = int(params.get("PageNumber") or 1), int(params.get("PageSize") or 10)
+        except ValueError:
+            raise InvalidParameterError("PageNumber and PageSize must be integers.") from None
+        if page < 1 or not 1 <= size <= 100:
+            raise InvalidParameterError("PageNumber must be >= 1 and PageSize between 1 and 100.")
+        items = [_summary(flow, wid, project_id) for flow, wid in self._service.list(project_id, owner)]
+        items = [
+            i for i in items if (not wanted_type or i["Type"] == wanted_type) and name in i["Name"].lower()
+        ]
+        return {
+            "PagingInfo": {
+                "PageNumber": page,
+                "PageSize": size,
+                "TotalCount": len(items),
+                "WorkflowDefinitions": items[(page - 1) * size : page * size],
+            }
+        }
+
+    def _delete(self, params: dict[str, str], org_id: str | None, now: datetime) -> dict[str, Any]:
+        project_id, owner = self._project(params, org_id, now)
+        self._service.delete(project_id, owner, self._required(params, "Id"))
+        return {"Success": True}
+
+
+def endpoint(
+    service: WorkflowSpecService, runner: JobRunner, clock: Clock, *, auth: bool
+) -> Callable[[Request], Awaitable[Response]]:
+    return DataWorksEndpoint(service, runner, clock, auth=auth).handle
+
+
+__all__ = ["DataWorksEndpoint", "async_job", "endpoint", "job_status"]

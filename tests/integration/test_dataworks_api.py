@@ -1,0 +1,238 @@
+"""The DataWorks RPC face in-process: signed calls, the async import job, read back, list, delete."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from starlette.testclient import TestClient
+
+from flowyard.api.app import create_app
+from flowyard.clock import FakeClock
+from flowyard.credentials import Credentials
+from flowyard.dataworks.signature import ALGORITHM, canonical_request, sign, string_to_sign
+from flowyard.flowspec import normalize, parse, to_workflow
+from flowyard.settings import Settings
+
+START = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples" / "flowspec"
+SIGNED = [
+    "content-type",
+    "host",
+    "x-acs-action",
+    "x-acs-content-sha256",
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-version",
+]
+
+SHELL_SPEC = {
+    "version": "1.1.0",
+    "kind": "CycleWorkflow",
+    "spec": {
+        "workflows": [
+            {
+                "id": "700001",
+                "name": "dw_shell_flow",
+                "script": {"path": "dw_shell_flow", "runtime": {"command": "WORKFLOW"}},
+                "trigger": {"type": "Scheduler", "cron": "00 30 02 * * ?"},
+                "strategy": {"rerunTimes": 2, "rerunInterval": 1500, "timeout": 1},
+                "nodes": [
+                    {
+                        "id": "700002",
+                        "name": "hello",
+                        "script": {"content": "echo hello", "runtime": {"command": "DIDE_SHELL"}},
+                        "outputs": {"nodeOutputs": [{"data": "700002", "artifactType": "NodeOutput"}]},
+                    },
+                    {
+                        "id": "700003",
+                        "name": "sql",
+                        "script": {"content": "select 1;", "runtime": {"command": "ODPS_SQL"}},
+                    },
+                ],
+                "dependencies": [{"nodeId": "700003", "depends": [{"type": "Normal", "output": "700002"}]}],
+            }
+        ]
+    },
+}
+
+
+@dataclass
+class DataWorks:
+    client: TestClient
+    clock: FakeClock
+    credentials: Credentials
+
+    def call(
+        self,
+        action: str,
+        *,
+        secret: str | None = None,
+        nonce: str | None = None,
+        signed_at: datetime | None = None,
+        **params: Any,
+    ) -> tuple[int, dict[str, Any]]:
+        body = urlencode({k: str(v) for k, v in params.items()}).encode()
+        headers = {
+            "content-type": "application/x-www-form-urlencoded",
+            "host": "testserver",
+            "x-acs-action": action,
+            "x-acs-version": "2024-05-18",
+            "x-acs-date": (signed_at or self.clock.now()).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "x-acs-signature-nonce": nonce or uuid.uuid4().hex,
+            "x-acs-content-sha256": hashlib.sha256(body).hexdigest(),
+        }
+        canonical = canonical_request("POST", "/", [], headers, SIGNED, headers["x-acs-content-sha256"])
+        key = secret or self.credentials.secret_key or ""
+        signature = sign(key, string_to_sign(canonical))
+        headers["authorization"] = (
+            f"{ALGORITHM} Credential={self.credentials.access_key},SignedHeaders={';'.join(SIGNED)},"
+            f"Signature={signature}"
+        )
+        response = self.client.post("/", content=body, headers=headers)
+        return response.status_code, response.json()
+
+    def ok(self, action: str, **params: Any) -> dict[str, Any]:
+        status, body = self.call(action, **params)
+        assert status == 200, body
+        return body
+
+    def wait_job(self, job_id: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            status = self.ok("GetJobStatus", JobId=job_id)["JobStatus"]
+            if status["Completed"] == "True":
+                return dict(status)
+            time.sleep(0.02)
+        raise AssertionError(f"job {job_id} still running")
+
+
+@pytest.fixture
+def dw(tmp_path: Path) -> Iterator[DataWorks]:
+    clock = FakeClock(START)
+    settings = Settings(data_dir=tmp_path, auth=True, scheduler=False, timezone="Asia/Shanghai")
+    app = create_app(settings, clock=clock)
+    credentials = Credentials.load(settings.credentials_path)
+    with TestClient(app) as client:
+        yield DataWorks(client, clock, credentials)
+
+
+def test_bootstrap_writes_the_project(dw: DataWorks) -> None:
+    assert isinstance(dw.credentials.project_id, int) and dw.credentials.project_id > 0
+
+
+def test_import_shell_workflow_then_read_list_delete(dw: DataWorks) -> None:
+    project = dw.credentials.project_id
+    text = json.dumps(SHELL_SPEC, indent=2)
+    job = dw.ok("ImportWorkflowDefinition", ProjectId=project, Spec=text)["AsyncJob"]
+    assert job["Status"] == "Running" and job["Completed"] is False and isinstance(job["CreateTime"], int)
+    status = dw.wait_job(job["Id"])
+    assert status["Status"] == "Success", status
+    assert status["Response"] == "700001" and status["CreateTime"] == str(job["CreateTime"])
+
+    got = dw.ok("GetWorkflowDefinition", ProjectId=project, Id="700001")["WorkflowDefinition"]
+    assert got["Name"] == "dw_shell_flow" and got["ProjectId"] == project
+    assert normalize(to_workflow(parse(got["Spec"]))) == normalize(to_workflow(parse(text)))
+
+    flow_id = got["WorkflowId"]
+    flow = dw.client.app.state.ctx.flows.view(_admin(dw), flow_id).flow  # type: ignore[attr-defined]
+    d = flow.definition
+    assert [t.name for t in d.tasks] == ["hello", "sql"]
+    assert d.tasks[0].type == "SHELL" and d.tasks[0].cmd == "echo hello"
+    assert "cannot run DataWorks command ODPS_SQL" in d.tasks[1].cmd
+    assert (d.tasks[0].retry_limit, d.tasks[0].retry_interval, d.tasks[0].timeout) == (2, 2, 3600)
+    assert [(r.source, r.target) for r in d.relations] == [("hello", "sql")]
+    assert d.cron == "00 30 02 * * ?" and d.type == 1 and flow.active == 1
+
+    # Re-import with the same id updates the same flow.
+    changed = json.loads(text)
+    changed["spec"]["workflows"][0]["nodes"][0]["script"]["content"] = "echo again"
+    job2 = dw.ok("ImportWorkflowDefinition", ProjectId=project, Spec=json.dumps(changed))["AsyncJob"]
+    assert dw.wait_job(job2["Id"])["Status"] == "Success"
+    again = dw.ok("GetWorkflowDefinition", ProjectId=project, Id="700001")["WorkflowDefinition"]
+    assert again["WorkflowId"] == flow_id and "echo again" in again["Spec"]
+
+    listed = dw.ok("ListWorkflowDefinitions", ProjectId=project)["PagingInfo"]
+    assert [w["Id"] for w in listed["WorkflowDefinitions"]] == ["700001"] and listed["TotalCount"] == 1
+    assert dw.ok("DeleteWorkflowDefinition", ProjectId=project, Id="700001")["Success"] is True
+    status_code, body = dw.call("GetWorkflowDefinition", ProjectId=project, Id="700001")
+    assert status_code == 400 and body["Code"] == "InvalidParameter"
+
+
+def _admin(dw: DataWorks) -> Any:
+    from flowyard.domain.permissions import Caller
+
+    c = dw.credentials
+    return Caller(user_id=c.user_id, username=c.username, org_id=c.org_id)
+
+
+def test_unimportable_layout_fails_with_a_reason(dw: DataWorks) -> None:
+    text = (EXAMPLES / "dide_shell.json").read_text()
+    job = dw.ok("ImportWorkflowDefinition", ProjectId=dw.credentials.project_id, Spec=text)["AsyncJob"]
+    status = dw.wait_job(job["Id"])
+    assert status["Status"] == "Fail" and "no named workflow" in status["Error"]
+
+
+def test_name_clash_with_another_workflow_fails(dw: DataWorks) -> None:
+    project = dw.credentials.project_id
+    first = dw.ok("ImportWorkflowDefinition", ProjectId=project, Spec=json.dumps(SHELL_SPEC))["AsyncJob"]
+    assert dw.wait_job(first["Id"])["Status"] == "Success"
+    other = json.loads(json.dumps(SHELL_SPEC))
+    other["spec"]["workflows"][0]["id"] = "800001"
+    job = dw.ok("ImportWorkflowDefinition", ProjectId=project, Spec=json.dumps(other))["AsyncJob"]
+    status = dw.wait_job(job["Id"])
+    assert status["Status"] == "Fail" and "already exists" in status["Error"]
+
+
+def test_refusals(dw: DataWorks) -> None:
+    project = dw.credentials.project_id
+    assert project is not None
+    status, body = dw.call("ListWorkflowDefinitions", secret="wrong", ProjectId=project)
+    assert (status, body["Code"]) == (400, "SignatureDoesNotMatch")
+    status, body = dw.call("ListWorkflowDefinitions", ProjectId=project + 1)
+    assert (status, body["Code"]) == (403, "Forbidden.Access")
+    status, body = dw.call("ListWorkflowDefinitions", ProjectId="abc")
+    assert (status, body["Code"]) == (400, "InvalidParameter")
+    assert dw.call("ListWorkflowDefinitions", nonce="n-1", ProjectId=project)[0] == 200
+    status, body = dw.call("ListWorkflowDefinitions", nonce="n-1", ProjectId=project)
+    assert (status, body["Code"]) == (400, "SignatureNonceUsed")
+    status, body = dw.call("ImportWorkflowDefinition", ProjectId=project, Spec="{not json")
+    assert (status, body["Code"]) == (400, "InvalidParameter")
+    status, body = dw.call("GetJobStatus", JobId="nope")
+    assert status == 400 and "Not Found" in body["Message"]
+    status, body = dw.call("NoSuchAction", ProjectId=project)
+    assert (status, body["Code"]) == (404, "InvalidAction.NotFound")
+
+
+def test_stale_date_is_refused(dw: DataWorks) -> None:
+    stale = dw.clock.now() - timedelta(minutes=16)
+    status, body = dw.call("ListWorkflowDefinitions", signed_at=stale, ProjectId=dw.credentials.project_id)
+    assert (status, body["Code"]) == (400, "InvalidTimeStamp.Expired")
+
+
+def test_a_job_running_at_a_crash_ends_as_fail_on_restart(tmp_path: Path) -> None:
+    from flowyard.services.jobs import INTERRUPTED, WorkflowSpecService
+    from flowyard.store.db import make_engine, make_session_factory
+
+    settings = Settings(data_dir=tmp_path, auth=True, scheduler=False)
+    create_app(settings, clock=FakeClock(START))  # bootstrap only; the lifespan never runs
+    project_id = Credentials.load(settings.credentials_path).project_id
+    assert project_id is not None
+    engine = make_engine(settings.resolved_database_url)
+    service = WorkflowSpecService(make_session_factory(engine))
+    job = service.submit_import(project_id, json.dumps(SHELL_SPEC), START)
+    engine.dispose()
+
+    with TestClient(create_app(settings, clock=FakeClock(START))) as client:
+        dw = DataWorks(client, FakeClock(START), Credentials.load(settings.credentials_path))
+        status = dw.ok("GetJobStatus", JobId=job.id)["JobStatus"]
+    assert (status["Status"], status["Completed"], status["Error"]) == ("Fail", "True", INTERRUPTED)
