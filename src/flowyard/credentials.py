@@ -67,17 +67,7 @@ class Credentials:
 
     def to_json(self) -> str:
         """The file format: the keys url, orgId, userId, username, accessKey, secretKey, projectId."""
-        document: dict[str, str | int | None] = {
-            "url": self.url,
-            "orgId": self.org_id,
-            "userId": self.user_id,
-            "username": self.username,
-            "accessKey": self.access_key,
-            "secretKey": self.secret_key,
-        }
-        if self.project_id is not None:
-            document["projectId"] = self.project_id
-        return json.dumps(document, indent=2) + "\n"
+        return json.dumps(self.to_mapping(), indent=2) + "\n"
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], *, source: str = "credentials") -> Credentials:
@@ -134,9 +124,9 @@ class Credentials:
             raise InvalidParameterError(f"credentials file {file} must hold a JSON object")
         return cls.from_mapping(raw, source=str(file))
 
-    def to_mapping(self) -> dict[str, str | None]:
-        """The camelCase file layout, the inverse of :meth:`from_mapping`."""
-        return {
+    def to_mapping(self) -> dict[str, str | int | None]:
+        """The camelCase file layout, the inverse of :meth:`from_mapping` (``projectId`` only when set)."""
+        document: dict[str, str | int | None] = {
             "url": self.url,
             "orgId": self.org_id,
             "userId": self.user_id,
@@ -144,3 +134,6 @@ class Credentials:
             "accessKey": self.access_key,
             "secretKey": self.secret_key,
         }
+        if self.project_id is not None:
+            document["projectId"] = self.project_id
+        return document
