@@ -3,21 +3,31 @@
 A thin layer over :class:`flowyard.client.FlowyardClient`: every command is
 one API call (``dirs create`` without ``--parent`` is two). ``--json`` prints
 the API's ``data`` unchanged; otherwise tables for people.
+
+FlowSpec documents go through :class:`flowyard.client.DataWorksClient` (the server's DataWorks
+face): ``flows import`` of a FlowSpec file submits an import job and polls it,
+``flows export --format flowspec`` prints GetWorkflowDefinition's document. Tests choose both
+clients and the polling sleeper with a :class:`FlowSpecProvider` in ``ctx.obj``.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import click
 
-from flowyard.client import FlowyardClient
+from flowyard import flowspec
+from flowyard.client import DataWorksClient, FlowyardClient
+from flowyard.errors import FlowyardError, InvalidParameterError
 
 from .output import (
     ClientGroup,
+    ClientProvider,
     ConnectionOptions,
     cell,
     client_options,
@@ -31,6 +41,7 @@ from .output import (
 _ORDERS = ("ASC", "DESC")
 _ACTIVE = {0: "paused", 1: "scheduled"}
 _FLOW_TYPES = {0: "manual", 1: "periodic", 2: "temporary"}
+_POLL_SECONDS = 0.5
 
 
 @click.group("flows", cls=ClientGroup)
@@ -181,38 +192,159 @@ def describe_flow(flow: dict[str, Any]) -> Iterator[str]:
 # -- commands --------------------------------------------------------------------------------------
 
 
+def is_flowspec(document: Any) -> bool:
+    """True for a FlowSpec envelope: a mapping with ``version`` and ``kind`` (any case) and ``spec``."""
+    if not isinstance(document, dict):
+        return False
+    keys = {str(key).lower() for key in document}
+    return {"version", "kind", "spec"} <= keys
+
+
+def read_import_file(raw: bytes) -> tuple[str, Any]:
+    """``("enos", FlowDefinition)`` or ``("flowspec", FlowSpec text)`` for what FILE holds.
+
+    JSON with ``version``, ``kind`` and ``spec`` (or YAML, which only FlowSpec uses) is FlowSpec,
+    checked with :func:`flowyard.flowspec.parse`; other JSON must be an EnOS flow definition.
+    Raises ``ValueError`` (or a ``FlowSpecError``) for anything else.
+    """
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text: {exc}") from None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+        if text.lstrip().startswith(("{", "[")):
+            raise
+    if document is not None and not is_flowspec(document):
+        return "enos", flow_definition(document)
+    spec = flowspec.parse(text)
+    if not is_flowspec(spec.data):
+        raise ValueError("neither an EnOS flow definition nor a FlowSpec document (version, kind, spec)")
+    return "flowspec", text
+
+
+def default_dataworks_factory(options: ConnectionOptions) -> DataWorksClient:
+    """A DataWorks client from the credentials file (it must hold ``projectId``)."""
+    return DataWorksClient.from_credentials(options.credentials, url=options.url)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSpecProvider(ClientProvider):
+    """A :class:`ClientProvider` that also makes the DataWorks client and the job-polling sleeper."""
+
+    dataworks_factory: Callable[[ConnectionOptions], DataWorksClient] = default_dataworks_factory
+    sleeper: Callable[[float], None] = time.sleep
+
+
+def _flowspec_provider() -> FlowSpecProvider:
+    found = click.get_current_context().find_object(ClientProvider)
+    return found if isinstance(found, FlowSpecProvider) else FlowSpecProvider()
+
+
+def open_dataworks(options: ConnectionOptions) -> DataWorksClient:
+    """The DataWorks client a command should use (see :class:`FlowSpecProvider`)."""
+    return _flowspec_provider().dataworks_factory(options)
+
+
+def _import_flowspec(text: str, timeout: float, as_json: bool, connection: ConnectionOptions) -> None:
+    sleeper = _flowspec_provider().sleeper
+    with open_dataworks(connection) as dw:
+        job_id = dw.import_workflow(text)
+        status = dw.wait_job(job_id, timeout=timeout, poll_interval=_POLL_SECONDS, sleeper=sleeper)
+        if status.get("Status") != "Success":
+            raise FlowyardError(f"import job {job_id} ended in {status.get('Status')}: {status.get('Error')}")
+        workflow_id = str(status.get("Response") or "")
+        flow_id = dw.get_workflow_definition(workflow_id).get("WorkflowId")
+    if as_json:
+        echo_json({"jobId": job_id, "workflowId": workflow_id, "flowId": flow_id})
+        return
+    click.echo(f"Imported workflow {workflow_id} as flow {flow_id} (job {job_id}).", err=True)
+    if status.get("Error"):
+        click.echo(f"Note: {status['Error']}", err=True)
+    click.echo(flow_id)
+
+
 @flows_group.command("import")
 @click.argument("file", type=click.File("rb"))
-@click.option("--name", "flow_name", required=True, help="Name of the new flow.")
+@click.option("--name", "flow_name", default=None, help="Name of the new flow (EnOS flow JSON only).")
 @click.option(
-    "--dir", "dir_id", required=True, metavar="DIR_ID", help="Directory id (see `flowyard dirs list`)."
+    "--dir",
+    "dir_id",
+    default=None,
+    metavar="DIR_ID",
+    help="Directory id, see `flowyard dirs list` (EnOS flow JSON only).",
 )
-@click.option("--desc", default="", help="Description of the new flow.")
-@click.option("--flow-id", type=int, default=None, help="Ask for this flow id (used if free).")
+@click.option("--desc", default="", help="Description of the new flow (EnOS flow JSON only).")
+@click.option("--flow-id", type=int, default=None, help="Ask for this flow id, used if free (EnOS only).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait for a FlowSpec import job.",
+)
 @json_option
 @client_options
 def import_flow(
     file: IO[bytes],
-    flow_name: str,
-    dir_id: str,
+    flow_name: str | None,
+    dir_id: str | None,
     desc: str,
     flow_id: int | None,
+    timeout: float,
     as_json: bool,
     connection: ConnectionOptions,
 ) -> None:
-    """Create a flow from FILE (an exported flow; '-' reads stdin) and print its id."""
+    """Create a flow from FILE ('-' reads stdin) and print its flow id.
+
+    FILE is an exported EnOS flow (JSON; needs --name and --dir) or a DataWorks FlowSpec
+    document (JSON or YAML with version, kind and spec), imported through the server's DataWorks
+    API: the command waits for the import job and fails with the job's error.
+    """
     try:
-        definition = flow_definition(json.load(file))
+        kind, content = read_import_file(file.read())
     except ValueError as exc:  # JSONDecodeError included
         raise click.BadParameter(str(exc), param_hint="FILE") from exc
+    except flowspec.FlowSpecError as exc:
+        raise click.BadParameter(f"not a valid FlowSpec document: {exc.message}", param_hint="FILE") from exc
+    if kind == "flowspec":
+        if flow_name is not None or dir_id is not None or desc or flow_id is not None:
+            raise click.UsageError("--name, --dir, --desc and --flow-id are for EnOS flow JSON, not FlowSpec")
+        _import_flowspec(content, timeout, as_json, connection)
+        return
+    if flow_name is None or dir_id is None:
+        raise click.UsageError("an EnOS flow definition needs --name and --dir")
     with open_client(connection) as client:
-        new_id = client.import_flow(
-            definition, flow_name=flow_name, dir_id=dir_id, desc=desc, flow_id=flow_id
-        )
+        new_id = client.import_flow(content, flow_name=flow_name, dir_id=dir_id, desc=desc, flow_id=flow_id)
     if as_json:
         echo_json({"flowId": new_id})
     else:
         click.echo(new_id)
+
+
+def _flowspec_of_flow(flow_id: int, connection: ConnectionOptions) -> str:
+    """GetWorkflowDefinition's FlowSpec text of flow ``flow_id``.
+
+    A flow created through EnOS is addressed by its flow id; one imported as FlowSpec by its
+    DataWorks workflow id, found here through the flow's (unique) name.
+    """
+    with open_dataworks(connection) as dw:
+        try:
+            found = dw.get_workflow_definition(flow_id)
+        except InvalidParameterError:
+            found = None
+        if found is not None and str(found.get("WorkflowId")) == str(flow_id):
+            return str(found.get("Spec", ""))
+        with open_client(connection) as client:
+            name = client.get_flow(flow_id).get("flowName")
+        for summary in dw.iter_workflows(name=str(name)):
+            if summary.get("Name") == name:
+                found = dw.get_workflow_definition(str(summary.get("Id")))
+                if str(found.get("WorkflowId")) == str(flow_id):
+                    return str(found.get("Spec", ""))
+    raise InvalidParameterError(f"flow {flow_id} has no DataWorks workflow definition")
 
 
 @flows_group.command("export")
@@ -224,9 +356,26 @@ def import_flow(
     default=None,
     help="Write to this file.",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("enos", "flowspec")),
+    default="enos",
+    show_default=True,
+    help="enos: the EnOS FlowDefinition; flowspec: the DataWorks FlowSpec document.",
+)
 @client_options
-def export_flow(flow_id: int, output: Path | None, connection: ConnectionOptions) -> None:
-    """Print the portable definition of flow FLOW_ID as JSON (what `flows import` reads)."""
+def export_flow(flow_id: int, output: Path | None, fmt: str, connection: ConnectionOptions) -> None:
+    """Print the portable definition of flow FLOW_ID (what `flows import` reads)."""
+    if fmt == "flowspec":
+        text = _flowspec_of_flow(flow_id, connection)
+        text = text if text.endswith("\n") else text + "\n"
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")
+            click.echo(f"Exported flow {flow_id} to {output}", err=True)
+        return
     with open_client(connection) as client:
         definition = client.export_flow(flow_id)
     if output is None:

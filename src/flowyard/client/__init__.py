@@ -29,6 +29,9 @@ An unknown non-zero code raises a plain :class:`FlowyardError` with that code.
 The transport is swappable (``transport=httpx.MockTransport(...)``, or
 ``http=`` an existing ``httpx.Client`` such as Starlette's ``TestClient``), so
 tests need no sockets.
+
+:class:`DataWorksClient` (:mod:`flowyard.client.dataworks`) speaks the server's DataWorks
+2024-05-18 RPC face (FlowSpec import, read back, list, delete) with ACS3-HMAC-SHA256 signatures.
 """
 
 from flowyard.credentials import Credentials, default_credentials_path
@@ -48,6 +51,7 @@ from flowyard.errors import (
 from ._auth import ApimAuth
 from ._client import FlowyardClient
 from ._envelope import API_VERSIONS, ApiVersion
+from .dataworks import DataWorksClient
 
 __all__ = [
     "API_VERSIONS",
@@ -56,6 +60,7 @@ __all__ = [
     "AuthError",
     "ConnectionFailedError",
     "Credentials",
+    "DataWorksClient",
     "FlowyardClient",
     "FlowyardError",
     "InternalError",
