@@ -26,7 +26,6 @@ from flowyard.api.context import ApiContext
 from flowyard.api.dispatch import Dispatcher
 from flowyard.api.envelope import failure, version_of
 from flowyard.api.openapi import openapi_document
-from flowyard.api.timefmt import resolve_zone
 from flowyard.api.tokens import token_routes
 from flowyard.clock import Clock, SystemClock
 from flowyard.errors import InternalError, InvalidParameterError
@@ -41,6 +40,7 @@ from flowyard.services.runs import RunService
 from flowyard.settings import Settings
 from flowyard.store.db import make_engine, make_session_factory
 from flowyard.store.migrate import upgrade
+from flowyard.timezones import server_zone
 
 log = logging.getLogger("flowyard.api")
 
@@ -103,7 +103,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     sessions = make_session_factory(engine)
-    zone = resolve_zone(settings.timezone)
+    zone = server_zone(settings.timezone)
     identity = IdentityService(sessions)
     credentials = identity.bootstrap(settings, clock.now())
     auth = AuthService(sessions, settings)

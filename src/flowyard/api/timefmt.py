@@ -3,18 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-
-def resolve_zone(name: str | None) -> tzinfo:
-    """The named IANA zone, or the machine's local zone when ``name`` is None."""
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {name!r}") from None
-    local = datetime.now().astimezone().tzinfo
-    return local if local is not None else UTC
 
 
 def gmt_label(zone: tzinfo, at: datetime) -> str:

@@ -8,45 +8,19 @@ expression prints the reason on stderr and exits with status 2 (like any usage e
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, datetime, tzinfo
-from pathlib import Path
 
 import click
 
 from flowyard.cron import CronError, next_fire_times
 from flowyard.domain.cron.expression import from_epoch_ms, to_epoch_ms
 from flowyard.domain.cron.zones import resolve_zone, zone_name
+from flowyard.timezones import local_zone_name
 
 __all__ = ["cron_group", "local_zone_name"]
 
 _EPOCH_MS = re.compile(r"[+-]?[0-9]+")
-
-
-def local_zone_name() -> str:
-    """The IANA name of this machine's zone, or ``"UTC"`` when it cannot be determined.
-
-    Tries ``$TZ``, then the ``/etc/localtime`` symlink, then the name of
-    ``datetime.now().astimezone().tzinfo`` (often only an abbreviation such as ``CET``).
-    """
-    candidates = [os.environ.get("TZ", "").lstrip(":")]
-    localtime = Path("/etc/localtime")
-    if localtime.is_symlink():
-        target = str(localtime.resolve())
-        if "zoneinfo/" in target:
-            candidates.append(target.split("zoneinfo/", 1)[1])
-    local = datetime.now().astimezone().tzinfo
-    if local is not None:
-        candidates.append(local.tzname(None) or "")
-    for name in candidates:
-        if name:
-            try:
-                resolve_zone(name)
-            except ValueError:
-                continue
-            return name
-    return "UTC"
 
 
 def _parse_after(text: str | None, zone: tzinfo) -> datetime:

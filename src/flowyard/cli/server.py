@@ -57,3 +57,6 @@ def server_command(
     except FlowyardError as error:
         click.echo(f"flowyard: {error.message}", err=True)
         sys.exit(error.exit_code)
+    except ValueError as error:  # e.g. an unknown --timezone
+        click.echo(f"flowyard: {error}", err=True)
+        sys.exit(2)

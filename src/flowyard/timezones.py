@@ -1,0 +1,46 @@
+"""The server's time zone: named explicitly, or found from the machine.
+
+An IANA zone (not a fixed offset) matters: business dates and cron ticks must
+follow the zone's DST changes. Read when a command starts, never at import.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, tzinfo
+from pathlib import Path
+
+from flowyard.domain.cron.zones import resolve_zone
+
+
+def local_zone_name() -> str:
+    """The IANA name of this machine's zone, or ``"UTC"`` when it cannot be determined.
+
+    Tries ``$TZ``, then the ``/etc/localtime`` symlink, then the name of
+    ``datetime.now().astimezone().tzinfo`` (often only an abbreviation such as ``CET``).
+    """
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        target = str(localtime.resolve())
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    local = datetime.now().astimezone().tzinfo
+    if local is not None:
+        candidates.append(local.tzname(None) or "")
+    for name in candidates:
+        if name:
+            try:
+                resolve_zone(name)
+            except ValueError:
+                continue
+            return name
+    return "UTC"
+
+
+def server_zone(name: str | None) -> tzinfo:
+    """The zone ``name`` (IANA, or ``GMT+8`` style), or the machine's zone when ``name`` is None.
+
+    Raises ValueError for an unknown name.
+    """
+    return resolve_zone(name or local_zone_name())
