@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from flowyard.api.dispatch import MAX_BODY_BYTES
 from tests.integration.conftest import Api, World, load_example, simple_flow
 
 
@@ -371,3 +372,13 @@ def test_internal_failure_is_62109_in_the_envelope(
     assert answer["msg"] == (
         "Server internal exception" if version == "v2.0" else "Internal server exception"
     )
+
+
+def test_an_oversized_body_is_413_in_the_envelope(api: Api) -> None:
+    answer = api.client.post(
+        "/batch-processing-service/v2.1/flows",
+        params={"action": "import", "userId": api.actor.user_id, "orgId": api.actor.org_id},
+        content=b" " * (MAX_BODY_BYTES + 1),
+    )
+    assert answer.status_code == 413
+    assert (answer.json()["code"], answer.json()["msg"]) == (62102, "Request size limit exceeded")

@@ -27,6 +27,12 @@ log = logging.getLogger("flowyard.api")
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
+class BodyTooLargeError(InvalidParameterError):
+    """A request body over MAX_BODY_BYTES: 62102 in the envelope, HTTP 413 like the EnOS gateway."""
+
+    default_message = "Request size limit exceeded"
+
+
 class Dispatcher:
     def __init__(self, ctx: ApiContext, operations: tuple[Operation, ...]) -> None:
         self.ctx = ctx
@@ -38,7 +44,7 @@ class Dispatcher:
         try:
             return success(version, await self._handle(request, version))
         except FlowyardError as error:
-            return failure(version, error, 413 if "size limit" in error.message else None)
+            return failure(version, error, 413 if isinstance(error, BodyTooLargeError) else None)
         except Exception:
             log.exception("internal error on %s %s", request.method, request.url.path)
             return failure(version, self._internal_error(request))
@@ -61,13 +67,13 @@ class Dispatcher:
     async def _read_body(self, request: Request) -> bytes:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            raise InvalidParameterError("Request size limit exceeded")
+            raise BodyTooLargeError()
         chunks = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                raise InvalidParameterError("Request size limit exceeded")
+                raise BodyTooLargeError()
             chunks.append(chunk)
         return b"".join(chunks)
 

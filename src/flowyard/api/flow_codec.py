@@ -11,6 +11,7 @@ import json
 from datetime import date
 from typing import Any
 
+from flowyard.api.envelope import V20
 from flowyard.api.wire import Reader, bad, to_date, to_str
 from flowyard.domain.flows import (
     TASK_TYPE_BY_NUMBER,
@@ -27,8 +28,6 @@ from flowyard.domain.flows import (
     TaskRelation,
 )
 from flowyard.errors import InvalidParameterError
-
-V20 = "v2.0"
 
 
 def compact_json(value: Any) -> str:

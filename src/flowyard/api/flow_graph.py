@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
+from flowyard.api.envelope import V20
 from flowyard.api.flow_codec import (
-    V20,
     compact_json,
     parse_cycle,
     parse_flow_type,

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from flowyard.api.context import Call, Operation
-from flowyard.api.flow_codec import V20, compact_json, parse_parameters, render_parameters, render_run_mode
+from flowyard.api.envelope import V20
+from flowyard.api.flow_codec import compact_json, parse_parameters, render_parameters, render_run_mode
 from flowyard.api.pagination import parse_page
 from flowyard.api.timefmt import fmt_datetime, fmt_timestamp, from_epoch_ms
 from flowyard.api.wire import to_int
