@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from flowyard.cli.admin import admin_group
 from tests.integration.conftest import Actor, Api, World, simple_flow
 
 
@@ -160,3 +164,24 @@ def test_other_organisation_cannot_run_or_see_runs(world: World, setup: dict[str
     erin: Api = setup["erin"]  # an owner, but locked
     assert erin.call("POST", "flows", "trigger", body)["code"] == 62105
     assert erin.call("POST", "flowInstances", "cancel", {"flowInstId": instance_id})["code"] == 62105
+
+
+def test_operators_lock_and_unlock_flows_from_the_cli(world: World, tmp_path: Path) -> None:
+    api = world.api
+    flow_id = api.import_flow(simple_flow("a"), "lockable")
+    locked = CliRunner().invoke(
+        admin_group, ["flow", "lock", str(flow_id), "--data-dir", str(tmp_path), "--json"]
+    )
+    assert locked.exit_code == 0, locked.output
+    assert json.loads(locked.stdout) == {"flowId": flow_id, "locked": True}
+    answer = api.call("POST", "flows", "enable", {"flowId": flow_id})
+    assert (answer["code"], answer["msg"]) == (62105, "This workflow is locked")
+    assert (
+        CliRunner()
+        .invoke(admin_group, ["flow", "unlock", str(flow_id), "--data-dir", str(tmp_path)])
+        .exit_code
+        == 0
+    )
+    assert api.ok("POST", "flows", "enable", {"flowId": flow_id}) == ""
+    missing = CliRunner().invoke(admin_group, ["flow", "lock", "999999", "--data-dir", str(tmp_path)])
+    assert missing.exit_code == 2 and "Flow not found" in missing.stderr

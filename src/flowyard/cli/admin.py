@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from flowyard.clock import SystemClock
 from flowyard.domain.identity import Application, Organization, User
 from flowyard.errors import FlowyardError, InternalError, InvalidParameterError
+from flowyard.services.flows import FlowService
 from flowyard.services.identity import IdentityService
 from flowyard.settings import load_settings
 from flowyard.store.db import make_engine, make_session_factory
@@ -240,3 +241,38 @@ def app_list(org_id: str | None, data_dir: Path | None, database_url: str | None
         [_app_json(app) for app in apps],
         "\n".join(f"{app.access_key}\t{app.org_id}\t{app.name}" for app in apps),
     )
+
+
+@admin_group.group("flow")
+def flow_group() -> None:
+    """Lock and unlock flows (a locked flow cannot be changed, enabled, disabled or run)."""
+
+
+def _set_flow_locked(flow_id: int, locked: bool, data_dir: Path | None, database_url: str | None) -> None:
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        upgrade(engine)
+        FlowService(make_session_factory(engine)).set_locked(flow_id, locked)
+    finally:
+        engine.dispose()
+
+
+@flow_group.command("lock")
+@click.argument("flow_id", type=int)
+@_database_options
+@_reports_errors
+def flow_lock(flow_id: int, data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
+    """Lock flow FLOW_ID: every change or run is refused with 62105 until it is unlocked."""
+    _set_flow_locked(flow_id, True, data_dir, database_url)
+    _emit(as_json, {"flowId": flow_id, "locked": True}, f"Locked flow {flow_id}")
+
+
+@flow_group.command("unlock")
+@click.argument("flow_id", type=int)
+@_database_options
+@_reports_errors
+def flow_unlock(flow_id: int, data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
+    """Unlock flow FLOW_ID."""
+    _set_flow_locked(flow_id, False, data_dir, database_url)
+    _emit(as_json, {"flowId": flow_id, "locked": False}, f"Unlocked flow {flow_id}")
