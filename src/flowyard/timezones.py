@@ -44,3 +44,9 @@ def server_zone(name: str | None) -> tzinfo:
     Raises ValueError for an unknown name.
     """
     return resolve_zone(name or local_zone_name())
+
+
+def java_date(at: datetime, zone: tzinfo) -> str:
+    """``Thu Aug 08 03:22:38 UTC 2019``: the ``current time`` line of the EnOS log header."""
+    local = at.astimezone(zone)
+    return local.strftime("%a %b %d %H:%M:%S ") + (local.tzname() or "UTC") + local.strftime(" %Y")

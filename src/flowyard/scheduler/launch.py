@@ -17,18 +17,13 @@ from flowyard.domain.parameters import RunContext, environment, resolve_paramete
 from flowyard.executor.base import AttemptSpec, TaskKind
 from flowyard.scheduler.fanout import distribution_keys, parallelism, runner_code
 from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
+from flowyard.timezones import java_date
 
 RULE = "=" * 72
 
 
 def task_kind(task_type: str) -> TaskKind:
     return TaskKind.PYTHON if task_type.upper() == "PYTHON" else TaskKind.SHELL
-
-
-def java_date(at: datetime, zone: tzinfo) -> str:
-    """``Thu Aug 08 03:22:38 UTC 2019``: the ``current time`` line of the EnOS log header."""
-    local = at.astimezone(zone)
-    return local.strftime("%a %b %d %H:%M:%S ") + (local.tzname() or "UTC") + local.strftime(" %Y")
 
 
 def log_header(
