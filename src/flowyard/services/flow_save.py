@@ -119,14 +119,12 @@ def _premise(session: Session, stored: Flow, node: GraphFlowNode) -> ResolvedLin
     if match is None:
         raise _bad(f"task premise {node.node_id} must be named '<taskId>(<taskName>)', got {node.name!r}")
     task_id = int(match.group(1))
-    for flow_summary_id, flow_name, tid in store.task_owner(session, task_id):
-        upstream = store.get_summary(session, flow_summary_id)
-        if upstream is None or upstream.org_id != stored.org_id or upstream.id == stored.id:
-            break
-        task_name = store.load_task_name(session, tid)
-        virtual_id = counters.allocate(session, counters.FLOW_IDS, lambda n: store.flow_id_taken(session, n))
-        return ResolvedLink("", virtual_id, upstream.id, flow_name, tid, task_name, node.placement)
-    raise _bad(f"task premise {node.node_id}: task {task_id} does not exist")
+    found = store.task_location(session, task_id)
+    if found is None or found[0].org_id != stored.org_id or found[0].id == stored.id:
+        raise _bad(f"task premise {node.node_id}: task {task_id} does not exist")
+    upstream, task_name = found
+    virtual_id = counters.allocate(session, counters.FLOW_IDS, lambda n: store.flow_id_taken(session, n))
+    return ResolvedLink("", virtual_id, upstream.id, upstream.name, task_id, task_name, node.placement)
 
 
 def build_saved_flow(session: Session, stored: Flow, request: SaveRequest) -> Flow:

@@ -468,15 +468,9 @@ def set_locked(session: Session, flow_id: int, locked: bool) -> None:
     session.execute(update(m.Flow).where(m.Flow.id == flow_id).values(locked=locked))
 
 
-def task_owner(session: Session, task_id: int) -> list[tuple[int, str, int]]:
-    """The flow that holds task ``task_id``: [(flow id, flow name, task id)] or []."""
-    rows = session.execute(
-        select(m.Flow.id, m.Flow.name, m.Task.id)
-        .join(m.Task, m.Task.flow_id == m.Flow.id)
-        .where(m.Task.id == task_id)
-    ).all()
-    return [(fid, name, tid) for fid, name, tid in rows]
-
-
-def load_task_name(session: Session, task_id: int) -> str:
-    return session.execute(select(m.Task.name).where(m.Task.id == task_id)).scalar_one()
+def task_location(session: Session, task_id: int) -> tuple[FlowSummary, str] | None:
+    """The flow that holds task ``task_id``, and the task's name; None for an unknown task."""
+    row = session.execute(
+        select(m.Flow, m.Task.name).join(m.Task, m.Task.flow_id == m.Flow.id).where(m.Task.id == task_id)
+    ).first()
+    return None if row is None else (_summary(row[0]), row[1])
