@@ -24,8 +24,15 @@ CREATED_AT = datetime(2026, 11, 22, 8, 30, 15, 123456, tzinfo=UTC)
 # Written with a +08:00 offset on purpose: it must come back as the same instant in UTC.
 UPDATED_AT = datetime(2026, 11, 23, 9, 0, 0, 654321, tzinfo=timezone(timedelta(hours=8)))
 APP_TABLES = sorted(m.Base.metadata.tables)
-HEAD = "0003"
-REVISION_FILES = ["0001_initial_schema.py", "0002_flow_instances.py", "0003_dataworks_projects_specs_jobs.py"]
+HEAD = "0006"
+REVISION_FILES = [
+    "0001_initial_schema.py",
+    "0002_flow_instances.py",
+    "0003_dataworks_projects_specs_jobs.py",
+    "0004_dataworks_job_leases.py",
+    "0005_flow_schedule_options.py",
+    "0006_scale_out.py",
+]
 
 
 @pytest.fixture
