@@ -60,7 +60,7 @@ def lock_embedded_database(settings: Settings) -> IO[str] | None:
     return handle
 
 
-class _Server(uvicorn.Server):
+class Server(uvicorn.Server):
     """uvicorn's server, except that SIGINT/SIGTERM mean "stop cleanly, exit 0".
 
     uvicorn drains requests on a signal and then raises the signal again, so
@@ -96,7 +96,7 @@ def serve(settings: Settings) -> None:
         config = uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False
         )
-        _Server(config).run()
+        Server(config).run()
     finally:
         if lock is not None:
             lock.close()

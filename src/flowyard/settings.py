@@ -52,6 +52,21 @@ class Settings(BaseSettings):
     executor_cpu: float | None = Field(default=None, gt=0)
     # What to do with cron ticks missed while no scheduler ran: latest, all or none.
     catch_up: str = Field(default="latest", pattern="^(latest|all|none)$")
+    # Where attempts run: in this process (local) or on Celery workers (celery, needs broker_url).
+    executor: str = Field(default="local", pattern="^(local|celery)$")
+    # Celery broker: redis://host:6379/0 or amqp://user:password@host:5672//.
+    broker_url: str | None = None
+    # Prefix of the broker queue names; a task's resource group "gpu" goes to queue "flowyard.gpu".
+    queue_prefix: str = "flowyard."
+    # Schedulers sharing a database elect a leader with a lease of this many seconds: a standby
+    # takes over at most this long (plus one second) after the leader dies.
+    scheduler_lease_seconds: float = Field(default=15.0, gt=0)
+    # A running remote attempt whose worker has not sent a heartbeat for this long is lost.
+    attempt_lost_seconds: float = Field(default=30.0, gt=0)
+    # A queued remote attempt no worker has claimed is published again after this long (doubling).
+    requeue_seconds: float = Field(default=60.0, gt=0)
+    # How often a worker renews its attempts and ships their logs.
+    heartbeat_seconds: float = Field(default=2.0, gt=0)
 
     @property
     def resolved_database_url(self) -> str:

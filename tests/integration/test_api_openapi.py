@@ -23,4 +23,5 @@ def test_openapi_lists_every_action(api: Api) -> None:
 
 
 def test_health(api: Api) -> None:
-    assert api.client.get("/health").json() == {"status": "ok"}
+    body = api.client.get("/health").json()
+    assert body["status"] == "ok" and body["database"] == "ok"

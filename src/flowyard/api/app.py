@@ -26,10 +26,11 @@ from flowyard.api.context import ApiContext
 from flowyard.api.dispatch import Dispatcher
 from flowyard.api.envelope import failure, version_of
 from flowyard.api.openapi import openapi_document
+from flowyard.api.ops import ops_routes
 from flowyard.api.tokens import token_routes
 from flowyard.clock import Clock, SystemClock
 from flowyard.errors import InternalError, InvalidParameterError
-from flowyard.scheduler.embedded import make_scheduler
+from flowyard.scheduler.embedded import make_scheduler, task_logs
 from flowyard.scheduler.loop import Scheduler
 from flowyard.services.auth import AuthService
 from flowyard.services.directories import DirectoryService
@@ -115,7 +116,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         auth=auth,
         flows=FlowService(sessions),
         directories=DirectoryService(sessions),
-        runs=RunService(sessions, zone, settings.log_dir),
+        runs=RunService(sessions, zone, settings.log_dir, logs=task_logs(settings, sessions)),
     )
     scheduler = make_scheduler(settings, sessions, ctx.runs, clock, zone) if settings.scheduler else None
     dispatcher = Dispatcher(ctx, OPERATIONS)
@@ -127,14 +128,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     async def openapi(_: Request) -> Response:
         return JSONResponse(document)
 
-    async def health(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
     routes = [
         *token_routes(auth, clock),
         *(Route(prefix + "/{resource}", dispatcher.endpoint, methods=["GET", "POST"]) for prefix in PREFIXES),
         Route("/openapi.json", openapi, methods=["GET"]),
-        Route("/health", health, methods=["GET"]),
+        *ops_routes(sessions, clock, scheduler),
         Route("/", dataworks_rpc, methods=["GET", "POST"]),
     ]
     app = Starlette(

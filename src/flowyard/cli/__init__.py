@@ -10,7 +10,7 @@ from flowyard.cli.cron import cron_group
 from flowyard.cli.dirs import dirs_group
 from flowyard.cli.flows import flows_group
 from flowyard.cli.runs import instances_group, logs_command, trigger_command
-from flowyard.cli.server import server_command
+from flowyard.cli.server import api_command, scheduler_command, server_command, worker_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,6 +20,9 @@ def cli() -> None:
 
 
 cli.add_command(server_command)
+cli.add_command(api_command)
+cli.add_command(scheduler_command)
+cli.add_command(worker_command)
 cli.add_command(admin_group, "admin")
 cli.add_command(flows_group, "flows")
 cli.add_command(dirs_group, "dirs")

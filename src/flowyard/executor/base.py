@@ -93,6 +93,7 @@ class AttemptSpec:
     memory_limit_mb: int = 0  # 0 = none
     cpu: float = 0.5
     success_codes: frozenset[int] = DEFAULT_SUCCESS_CODES
+    queue: str = "default"  # the task's resource group: the Celery queue a remote attempt goes to
 
     def __post_init__(self) -> None:
         if self.run_num < 1:

@@ -1,20 +1,38 @@
-"""The embedded default: a scheduler thread and a local executor inside the server process."""
+"""Building a scheduler from the settings: the executor it drives, leadership, where logs go.
+
+The embedded default is a scheduler thread and a local executor inside the
+server process, on SQLite (whose file lock already makes it the only
+scheduler). On PostgreSQL schedulers elect a leader through a lease, so any
+number may run side by side; with ``executor=celery`` attempts run on Celery
+workers and logs live in the database.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import socket
-from datetime import tzinfo
+import uuid
+from datetime import timedelta, tzinfo
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from flowyard.clock import Clock
 from flowyard.domain.ticks import CatchUp
+from flowyard.errors import InvalidParameterError
+from flowyard.executor.base import Executor
 from flowyard.executor.local import LocalExecutor
 from flowyard.scheduler.loop import Scheduler, SchedulerConfig
 from flowyard.services.runs import RunService
+from flowyard.services.task_logs import DatabaseLogs, FileLogs, TaskLogs
 from flowyard.settings import Settings
+
+
+class ConfigurationError(InvalidParameterError):
+    """Settings that cannot work together (e.g. the Celery executor without a broker)."""
+
+    exit_code = 2
 
 
 def owner_id(settings: Settings) -> str:
@@ -23,18 +41,62 @@ def owner_id(settings: Settings) -> str:
     return "local:" + hashlib.sha1(where.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
+def scheduler_id(settings: Settings) -> str:
+    """The owner name of a scheduler: stable for a local executor, unique per process for Celery."""
+    if settings.executor == "celery":
+        return f"scheduler:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    return owner_id(settings)
+
+
+def is_sqlite(settings: Settings) -> bool:
+    return make_url(settings.resolved_database_url).get_backend_name() == "sqlite"
+
+
+def task_logs(settings: Settings, sessions: sessionmaker[Session]) -> TaskLogs:
+    """Logs in the database when attempts run on other machines, in files under the data dir otherwise."""
+    return DatabaseLogs(sessions) if settings.executor == "celery" else FileLogs(settings.log_dir)
+
+
+def check_settings(settings: Settings) -> None:
+    if settings.executor == "celery" and not settings.broker_url:
+        raise ConfigurationError(
+            "the celery executor needs a broker: set FLOWYARD_BROKER_URL (redis://... or amqp://...)"
+        )
+
+
 def make_scheduler(
     settings: Settings, sessions: sessionmaker[Session], runs: RunService, clock: Clock, zone: tzinfo
 ) -> Scheduler:
-    capacity = settings.executor_cpu or 2.0 * (os.cpu_count() or 1)
+    check_settings(settings)
     scheduler: Scheduler
 
-    def on_result(_: object) -> None:
+    def on_result(_: object = None) -> None:
         scheduler.attempt_ended()
 
-    executor = LocalExecutor(clock, total_cpu=capacity, on_result=on_result)
+    executor: Executor
+    if settings.executor == "celery":
+        from flowyard.executor.celery_app import make_celery  # Celery loads only when used
+        from flowyard.executor.remote import CeleryExecutor
+
+        assert settings.broker_url is not None
+        executor = CeleryExecutor(
+            make_celery(settings.broker_url),
+            sessions,
+            clock,
+            queue_prefix=settings.queue_prefix,
+            requeue_after=timedelta(seconds=settings.requeue_seconds),
+            on_result=on_result,
+        )
+    else:
+        capacity = settings.executor_cpu or 2.0 * (os.cpu_count() or 1)
+        executor = LocalExecutor(clock, total_cpu=capacity, on_result=on_result)
     config = SchedulerConfig(
-        owner=owner_id(settings), zone=zone, work_dir=settings.work_dir, catch_up=CatchUp(settings.catch_up)
+        owner=scheduler_id(settings),
+        zone=zone,
+        work_dir=settings.work_dir,
+        catch_up=CatchUp(settings.catch_up),
+        lease_ttl=None if is_sqlite(settings) else timedelta(seconds=settings.scheduler_lease_seconds),
+        lost_after=timedelta(seconds=settings.attempt_lost_seconds),
     )
     scheduler = Scheduler(sessions, runs, executor, clock, config)
     runs.set_wake(scheduler.wake)

@@ -98,5 +98,6 @@ def build_attempt(
         memory_limit_mb=int(mode.memory * 1024 * scale),
         cpu=mode.cpu * scale,
         success_codes=codes,
+        queue=definition.resource or "default",
     )
     return spec, command

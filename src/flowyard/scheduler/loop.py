@@ -27,12 +27,16 @@ from flowyard.domain.states import Status, check_transition
 from flowyard.domain.ticks import CatchUp, due_ticks, next_tick
 from flowyard.errors import FlowyardError
 from flowyard.executor.base import AttemptResult, AttemptSpec, Executor, ExecutorFullError, Outcome
+from flowyard.executor.codec import encode_spec
 from flowyard.scheduler.launch import build_attempt
+from flowyard.scheduler.metrics import SchedulerMetrics
 from flowyard.scheduler.premises import unmet_premises
 from flowyard.scheduler.recovery import kill_orphans
 from flowyard.services.runs import RunService
+from flowyard.store import attempts as attempt_store
 from flowyard.store import flows as flow_store
 from flowyard.store import instances as store
+from flowyard.store import leases
 from flowyard.store.db import transaction
 from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
 
@@ -48,6 +52,10 @@ class SchedulerConfig:
     work_dir: Path
     catch_up: CatchUp = CatchUp.LATEST
     idle_wake: timedelta = IDLE_WAKE
+    # Leader election among schedulers sharing the database; None = this is the only scheduler.
+    lease_ttl: timedelta | None = None
+    # A running attempt of another owner (a worker, a dead server) silent for this long is lost.
+    lost_after: timedelta = timedelta(seconds=30)
 
 
 @dataclass
@@ -75,6 +83,11 @@ class Scheduler:
         self._new_work = True
         self._housekeeping_at = datetime.min.replace(tzinfo=UTC)
         self._flows: dict[str, Flow] = {}  # instance id -> parsed snapshot, while the instance is open
+        self._leader = config.lease_ttl is None
+        self._lease_due = datetime.min.replace(tzinfo=UTC)
+        self._beat_due = datetime.min.replace(tzinfo=UTC)
+        self.last_step_at: datetime | None = None
+        self.metrics = SchedulerMetrics()
 
     # --- the thread -------------------------------------------------------------------------------
 
@@ -96,16 +109,62 @@ class Scheduler:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._remote:  # local attempts are left to finish or to recovery, as after a crash
+            self._executor.shutdown(kill=False)
+        if self._leader and self._config.lease_ttl is not None:
+            try:
+                with transaction(self._sessions) as session:
+                    leases.release(session, self._config.owner)
+            except Exception:
+                log.exception("could not release the scheduler lease")
+
+    @property
+    def owner(self) -> str:
+        return self._config.owner
+
+    @property
+    def is_leader(self) -> bool:
+        return self._leader
 
     def run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                wait = self.step(self._clock.now())
+                now = self._clock.now()
+                wait = self.step(now) if self.lead(now) else self.follow(now)
             except Exception:  # the loop must survive a bad row or a database hiccup
                 log.exception("scheduler step failed")
                 wait = self._config.idle_wake
             self._wake.wait(max(wait.total_seconds(), 0.0))
+
+    def lead(self, now: datetime) -> bool:
+        """Hold or seek the scheduler lease; True while this scheduler is the leader.
+
+        The leader renews the lease three times per period; a standby tries to take it every
+        idle wake, so it leads at most one lease period plus one wake after the leader died.
+        """
+        ttl = self._config.lease_ttl
+        if ttl is None:
+            return True
+        if now < self._lease_due:
+            return self._leader
+        with transaction(self._sessions) as session:
+            leader = leases.acquire(session, self._config.owner, now, ttl)
+        if leader and not self._leader:
+            log.warning("scheduler %s is now the leader", self._config.owner)
+            self._new_work = True
+        elif self._leader and not leader:
+            log.error("scheduler %s lost the lease; standing by", self._config.owner)
+        self._leader = leader
+        self._lease_due = now + (ttl / 3 if leader else self._config.idle_wake)
+        return leader
+
+    def follow(self, now: datetime) -> timedelta:
+        """A standby's pass: only its own local attempts still running are heartbeaten and recorded."""
+        self.last_step_at = now
+        self.collect(now)
+        self._heartbeat_own(now)
+        return self._config.idle_wake
 
     def recover(self, now: datetime) -> int:
         """Settle attempts that a previous run of this scheduler left RUNNING (it crashed).
@@ -121,13 +180,7 @@ class Scheduler:
         kill_orphans(a.id for a in attempts)
         for attempt in attempts:
             reason = "interrupted: the Flowyard server stopped while it ran"
-            with transaction(self._sessions) as session:
-                task = store.get_task(session, attempt.task_instance_id)
-            if task is not None:
-                path = self._runs.log_path(task.flow_instance_id, task.id)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with path.open("a", encoding="utf-8") as handle:
-                    handle.write(f"\n[flowyard] attempt {attempt.run_num} {reason}\n")
+            self._note(attempt.task_instance_id, f"\n[flowyard] attempt {attempt.run_num} {reason}\n", now)
             result = AttemptResult(
                 attempt_id=attempt.id,
                 task_instance_id=attempt.task_instance_id,
@@ -152,10 +205,12 @@ class Scheduler:
         (a trigger, an instance ended) or their time has come; a step woken
         only by a finished attempt skips them, which keeps long chains fast.
         """
+        self.last_step_at = now
         self.collect(now)
         next_times: list[datetime | None] = [self._housekeeping_at]
         if self._new_work or now >= self._housekeeping_at:
             self._new_work = False
+            self.maintain(now)
             next_times = [self.tick(now), self.start_instances(now)]
             self._housekeeping_at = min(
                 [t for t in next_times if t is not None] + [now + self._config.idle_wake]
@@ -231,25 +286,23 @@ class Scheduler:
         updated: list[InstanceRecord] = []
         with transaction(self._sessions) as session:
             running = (
-                store.running_attempts(session, self._config.owner)
+                store.running_attempts(session, None if self._remote else self._config.owner)
                 if any(r.cancelled for r in records)
                 else []
             )
             for record in records:
-                updated.append(self._advance_one(session, record, running, now))
+                updated.append(self._advance_one(session, record, now))
+        # Kills go out after the commit: a remote cancel writes to the database itself.
+        cancelled = {t.id for r in records if r.cancelled for t in r.tasks}
+        for attempt in running:
+            if attempt.task_instance_id in cancelled:
+                self._executor.cancel(attempt.id)
         live = {r.id for r in updated}
         for instance_id in [i for i in self._flows if i not in live]:
             del self._flows[instance_id]  # the snapshot cache follows the open instances
         return updated
 
-    def _advance_one(
-        self, session: Session, record: InstanceRecord, running: list[store.AttemptRow], now: datetime
-    ) -> InstanceRecord:
-        task_ids = {t.id for t in record.tasks}
-        if record.cancelled:
-            for attempt in running:
-                if attempt.task_instance_id in task_ids:
-                    self._executor.cancel(attempt.id)
+    def _advance_one(self, session: Session, record: InstanceRecord, now: datetime) -> InstanceRecord:
         changed: dict[str, Status] = {}
         run = record.run()
         for task_id in planning.newly_ready(run):
@@ -312,7 +365,20 @@ class Scheduler:
         with transaction(self._sessions) as session:
             for task, spec, command in specs:
                 check_transition("task", Status.READY, Status.RUNNING)
-                store.add_attempt(session, spec.attempt_id, task.id, spec.run_num, self._config.owner, now)
+                if self._remote:
+                    attempt_store.add_queued(
+                        session,
+                        spec.attempt_id,
+                        task.id,
+                        spec.run_num,
+                        queue=spec.queue,
+                        spec=encode_spec(spec),
+                        now=now,
+                    )
+                else:
+                    store.add_attempt(
+                        session, spec.attempt_id, task.id, spec.run_num, self._config.owner, now
+                    )
                 store.update_task(
                     session,
                     task.id,
@@ -344,7 +410,8 @@ class Scheduler:
         assert definition is not None
         run_num = task.run_num + 1
         log_path = self._runs.log_path(record.id, task.id)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._remote:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             return build_attempt(
                 record,
@@ -357,8 +424,9 @@ class Scheduler:
                 work_root=self._config.work_dir,
             )
         except FlowyardError as error:  # e.g. an unknown ${name}: the task fails, the reason goes to its log
-            with log_path.open("a", encoding="utf-8") as handle:
-                handle.write(f"Flowyard could not start this task: {error.message}\n")
+            self._runs.logs.append(
+                record.id, task.id, f"Flowyard could not start this task: {error.message}\n", now
+            )
             with transaction(self._sessions) as session:
                 check_transition("task", Status.READY, Status.FAIL)
                 store.update_task(
@@ -400,6 +468,7 @@ class Scheduler:
             task = store.get_task(session, result.task_instance_id)
             if task is None or task.status != Status.RUNNING:
                 return
+            self.metrics.observe(result)
             decision = planning.decide_attempt_end(task.run(), outcome, result.message, now)
             check_transition("task", task.status, decision.status)
             store.update_task(
@@ -414,6 +483,73 @@ class Scheduler:
                 message=decision.message,
             )
         self.attempt_ended()
+
+    # --- liveness of attempts ---------------------------------------------------------------------
+
+    @property
+    def _remote(self) -> bool:
+        return bool(getattr(self._executor, "remote", False))
+
+    def maintain(self, now: datetime) -> None:
+        """Heartbeat this process's attempts, settle attempts whose owner went silent, republish."""
+        self._heartbeat_own(now)
+        self.settle_lost(now)
+        resend = getattr(self._executor, "resend_due", None)
+        if resend is not None:
+            self.metrics.republished += resend(now)
+
+    def _heartbeat_own(self, now: datetime) -> None:
+        if self._remote or now < self._beat_due or not self._executor.running():
+            return
+        self._beat_due = now + self._config.lost_after / 6
+        with transaction(self._sessions) as session:
+            store.heartbeat_owned(session, self._config.owner, now)
+
+    def settle_lost(self, now: datetime) -> int:
+        """Attempts of other owners silent for ``lost_after`` end LOST: retried if retries are left."""
+        cutoff = now - self._config.lost_after
+        with transaction(self._sessions, read_only=True) as session:
+            silent = attempt_store.stale(session, cutoff, exclude_owner=self._config.owner)
+        settled = 0
+        for attempt in silent:
+            since = attempt.heartbeat_at.isoformat() if attempt.heartbeat_at else "its start"
+            reason = f"lost: no heartbeat from {attempt.owner or 'its worker'} since {since}"
+            with transaction(self._sessions) as session:
+                if not attempt_store.declare_lost(session, attempt.id, cutoff, reason, now):
+                    continue  # it beat or ended meanwhile
+                row = store.get_attempt(session, attempt.id)
+            settled += 1
+            self.metrics.lost += 1
+            log.warning("attempt %s %s", attempt.id, reason)
+            if row is None:
+                continue
+            self._note(row.task_instance_id, f"\n[flowyard] attempt {row.run_num} {reason}\n", now)
+            if not self._remote:  # a remote executor reports ended rows itself through results()
+                self.record_result(
+                    AttemptResult(
+                        attempt_id=row.id,
+                        task_instance_id=row.task_instance_id,
+                        run_num=row.run_num,
+                        outcome=Outcome.LOST,
+                        exit_code=None,
+                        message=reason,
+                        started_at=row.started_at or now,
+                        ended_at=now,
+                        pid=row.pid,
+                    ),
+                    now,
+                )
+        return settled
+
+    def _note(self, task_instance_id: str, text: str, now: datetime) -> None:
+        """Add a line of Flowyard's own to a task instance's log."""
+        try:
+            with transaction(self._sessions, read_only=True) as session:
+                task = store.get_task(session, task_instance_id)
+            if task is not None:
+                self._runs.logs.append(task.flow_instance_id, task.id, text, now)
+        except Exception:
+            log.exception("could not write to the log of %s", task_instance_id)
 
 
 def runs_waiting(runs: list[InstanceRun], instance_id: str) -> tuple[str, ...]:

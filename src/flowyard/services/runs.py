@@ -36,6 +36,7 @@ from flowyard.domain.permissions import Caller, flow_rights, require_edit, requi
 from flowyard.domain.states import Status, check_transition
 from flowyard.errors import InvalidParameterError, NoPrivilegeError, StateError
 from flowyard.services.flows import load_visible, rights_of
+from flowyard.services.task_logs import FileLogs, TaskLogs
 from flowyard.store import instances as store
 from flowyard.store.db import transaction
 from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
@@ -171,10 +172,12 @@ class RunService:
         zone: tzinfo,
         log_dir: Path,
         wake: Callable[[], None] = lambda: None,
+        logs: TaskLogs | None = None,
     ) -> None:
         self._sessions = session_factory
         self._zone = zone
         self.log_dir = log_dir
+        self.logs: TaskLogs = logs or FileLogs(log_dir)
         self._wake = wake  # tells an in-process scheduler that there is new work
 
     def set_wake(self, wake: Callable[[], None]) -> None:
@@ -348,15 +351,10 @@ class RunService:
     def read_log(self, caller: Caller, task_instance_id: str, max_length: int | None) -> str:
         """The first ``max_length`` characters (default 2^20) of the task instance's log."""
         task, record = self.get_task(caller, task_instance_id)
-        path = self.log_path(record.id, task.id)
         limit = DEFAULT_LOG_LENGTH if max_length is None else max_length
         if limit < 0:
             raise InvalidParameterError("Invalid parameter: maxLength must be >= 0")
-        try:
-            with path.open(encoding="utf-8", errors="replace") as handle:
-                return handle.read(limit)
-        except FileNotFoundError:
-            return ""
+        return self.logs.read(record.id, task.id, limit)
 
     def _visible(
         self, session: Session, caller: Caller, instance_id: str, *, with_tasks: bool

@@ -405,11 +405,11 @@ def add_attempt(
 def finish_attempt(
     session: Session, attempt_id: str, *, outcome: str, exit_code: int | None, message: str, now: datetime
 ) -> bool:
-    """Mark a running attempt done; False if it was already done (a duplicate report)."""
+    """Record how an attempt ended (running, or ended by a worker → done); False if recorded before."""
     table = TASK_ATTEMPTS
     result = session.execute(
         update(table)
-        .where(table.c.id == attempt_id, table.c.state == "running")
+        .where(table.c.id == attempt_id, table.c.state.in_(("running", "ended")))
         .values(state="done", outcome=outcome, exit_code=exit_code, message=message, ended_at=now)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -426,13 +426,30 @@ class AttemptRow:
 
 
 def running_attempts(session: Session, owner: str | None = None) -> list[AttemptRow]:
-    query = select(m.TaskAttempt).where(m.TaskAttempt.state == "running")
+    """Attempts of ``owner`` that are running; with no owner, every queued or running attempt."""
     if owner is not None:
-        query = query.where(m.TaskAttempt.owner == owner)
-    return [
-        AttemptRow(a.id, a.task_instance_id, a.run_num, a.owner, a.pid, a.started_at)
-        for a in session.execute(query).scalars()
-    ]
+        query = select(m.TaskAttempt).where(m.TaskAttempt.state == "running", m.TaskAttempt.owner == owner)
+    else:
+        query = select(m.TaskAttempt).where(m.TaskAttempt.state.in_(("queued", "running")))
+    return [_attempt_row(a) for a in session.execute(query).scalars()]
+
+
+def _attempt_row(a: m.TaskAttempt) -> AttemptRow:
+    return AttemptRow(a.id, a.task_instance_id, a.run_num, a.owner, a.pid, a.started_at)
+
+
+def get_attempt(session: Session, attempt_id: str) -> AttemptRow | None:
+    row = session.get(m.TaskAttempt, attempt_id)
+    return None if row is None else _attempt_row(row)
+
+
+def heartbeat_owned(session: Session, owner: str, now: datetime) -> None:
+    """This process still runs its attempts: renew their heartbeat so no other scheduler takes them."""
+    session.execute(
+        update(TASK_ATTEMPTS)
+        .where(TASK_ATTEMPTS.c.owner == owner, TASK_ATTEMPTS.c.state == "running")
+        .values(heartbeat_at=now)
+    )
 
 
 # --- schedules ------------------------------------------------------------------------------------

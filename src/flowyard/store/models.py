@@ -354,6 +354,55 @@ class TaskAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="")
     exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     message: Mapped[str] = mapped_column(Text, default="")
+    # Remote execution (Celery): the Celery queue, the encoded AttemptSpec a worker reads back,
+    # when and how often its message was published, and a cancel request the worker polls for.
+    queue: Mapped[str] = mapped_column(String(255), default="")
+    spec: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    send_count: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TaskLogChunk(Base):
+    """A piece of a task instance's log, shipped by a worker or written by a scheduler elsewhere.
+
+    With the Celery executor no filesystem is shared: whoever produces log text appends it here,
+    and Get Task Instance Log concatenates the chunks in id order.
+    """
+
+    __tablename__ = "task_log_chunks"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    task_instance_id: Mapped[str] = mapped_column(
+        ForeignKey("task_instances.id", ondelete="CASCADE"), index=True
+    )
+    attempt_id: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    data: Mapped[str] = mapped_column(Text)
+
+
+class SchedulerLease(Base):
+    """Leadership among schedulers sharing a database: one holder at a time, until ``expires_at``."""
+
+    __tablename__ = "scheduler_leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Worker(Base):
+    """A Celery worker process, as it last reported itself (liveness, metrics, where attempts ran)."""
+
+    __tablename__ = "workers"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    queues: Mapped[str] = mapped_column(Text, default="")
+    concurrency: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Project(Base):

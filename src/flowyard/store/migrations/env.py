@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from flowyard.store.models import Base
 
+MIGRATION_LOCK_KEY = 0x466C6F77  # "Flow"
 engine = context.config.attributes["engine"]
 assert isinstance(engine, Engine)
 
@@ -23,6 +24,10 @@ with engine.connect() as connection:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several processes (api, schedulers, workers) may start at once on an empty database:
+            # the first migrates, the others wait here and then find nothing left to do.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
         context.run_migrations()
         if sqlite:
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()

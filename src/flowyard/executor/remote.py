@@ -1,0 +1,189 @@
+"""CeleryExecutor: the scheduler's side of remote execution.
+
+The scheduler commits each attempt as a ``queued`` row (with its encoded spec)
+before :meth:`submit` is called; ``submit`` only hands the id to a publisher
+thread, so a slow or absent broker never stalls scheduling. Results are not
+sent back through Celery: workers write them to the attempt row, and
+:meth:`results` reads the rows that ended. Attempts whose message may have been
+lost (never published, or published long ago and still unclaimed) are
+published again by :meth:`resend_due`, which the scheduler calls periodically.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from celery import Celery
+from sqlalchemy.orm import Session, sessionmaker
+
+from flowyard.clock import Clock
+from flowyard.executor.base import AttemptResult, AttemptSpec, ExecutorClosedError, Outcome
+from flowyard.executor.celery_app import RUN_ATTEMPT, queue_name
+from flowyard.store import attempts as store
+from flowyard.store.db import transaction
+
+log = logging.getLogger("flowyard.executor.remote")
+
+UNLIMITED_CPU = 1e9
+BROKER_BACKOFF_SECONDS = 1.0
+RESULT_POLL_SECONDS = 0.1  # workers admit by their own capacity; the scheduler never holds work back
+
+
+class CeleryExecutor:
+    remote = True
+
+    def __init__(
+        self,
+        app: Celery,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        *,
+        queue_prefix: str,
+        requeue_after: timedelta,
+        on_published: Callable[[], None] | None = None,
+        on_result: Callable[[], None] | None = None,
+        poll_seconds: float = RESULT_POLL_SECONDS,
+    ) -> None:
+        self._app = app
+        self._sessions = sessions
+        self._clock = clock
+        self._prefix = queue_prefix
+        self._requeue_after = requeue_after
+        self._on_published = on_published
+        self._outbox: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._pending: set[str] = set()  # ids in the outbox, so a resend does not queue them twice
+        self._lock = threading.Lock()
+        self._closed = False
+        self._publisher = threading.Thread(target=self._publish_loop, name="flowyard-publisher", daemon=True)
+        self._publisher.start()
+        self._on_result = on_result
+        self._poll_seconds = poll_seconds
+        self._stopped = threading.Event()
+        self._poller = threading.Thread(target=self._poll_loop, name="flowyard-result-poll", daemon=True)
+        if on_result is not None:
+            self._poller.start()
+
+    # --- Executor ---------------------------------------------------------------------------------
+
+    def submit(self, spec: AttemptSpec) -> None:
+        if self._closed:
+            raise ExecutorClosedError()
+        self._enqueue(spec.attempt_id, spec.queue)
+
+    def _enqueue(self, attempt_id: str, resource: str) -> bool:
+        with self._lock:
+            if attempt_id in self._pending:
+                return False
+            self._pending.add(attempt_id)
+        self._outbox.put((attempt_id, resource))
+        return True
+
+    def cancel(self, attempt_id: str) -> bool:
+        """Cancel a queued attempt at once; ask the worker running it to kill it otherwise."""
+        now = self._clock.now()
+        with transaction(self._sessions) as session:
+            if store.cancel_queued(session, attempt_id, now):
+                return True
+            return store.request_cancel(session, attempt_id)
+
+    def results(self, timeout: float = 0.0) -> list[AttemptResult]:
+        with transaction(self._sessions, read_only=True) as session:
+            rows = store.ended(session)
+        now = self._clock.now()
+        return [
+            AttemptResult(
+                attempt_id=r.id,
+                task_instance_id=r.task_instance_id,
+                run_num=r.run_num,
+                outcome=Outcome(r.outcome),
+                exit_code=r.exit_code,
+                message=r.message,
+                started_at=r.started_at or r.ended_at or now,
+                ended_at=r.ended_at or now,
+                pid=None,
+            )
+            for r in rows
+        ]
+
+    def running(self) -> list[str]:
+        return []  # the database knows; nothing runs in this process
+
+    def free_cpu(self) -> float:
+        return UNLIMITED_CPU
+
+    def shutdown(self, kill: bool = True) -> None:
+        """Stop publishing; attempts already queued stay queued for the next scheduler to publish."""
+        self._closed = True
+        self._stopped.set()
+        self._outbox.put(None)
+        self._publisher.join(5.0)
+
+    def _poll_loop(self) -> None:
+        """Wake the scheduler when a worker has written a result (one indexed probe per interval)."""
+        assert self._on_result is not None
+        while not self._stopped.wait(self._poll_seconds):
+            try:
+                with transaction(self._sessions, read_only=True) as session:
+                    found = store.any_ended(session)
+            except Exception as error:
+                log.warning("result poll failed: %s", error)
+                continue
+            if found:
+                self._on_result()
+
+    def _drop_outbox(self) -> int:
+        dropped = 0
+        while True:
+            try:
+                item = self._outbox.get_nowait()
+            except queue.Empty:
+                return dropped
+            if item is None:
+                self._outbox.put(None)
+                return dropped
+            with self._lock:
+                self._pending.discard(item[0])
+            dropped += 1
+
+    # --- publishing -------------------------------------------------------------------------------
+
+    def resend_due(self, now: datetime) -> int:
+        """Publish again every queued attempt whose message may have been lost; returns how many."""
+        with transaction(self._sessions, read_only=True) as session:
+            due = store.to_resend(session, now, self._requeue_after.total_seconds())
+        count = sum(self._enqueue(attempt.id, attempt.queue) for attempt in due)
+        if count:
+            log.info("publishing %d queued attempts again", count)
+        return count
+
+    def _publish_loop(self) -> None:
+        while True:
+            item = self._outbox.get()
+            if item is None:
+                return
+            attempt_id, resource = item
+            with self._lock:
+                self._pending.discard(attempt_id)
+            try:
+                self._app.send_task(
+                    RUN_ATTEMPT, args=[attempt_id], queue=queue_name(self._prefix, resource), retry=False
+                )
+            except Exception as error:  # broker down: the rows stay queued and are published again later
+                dropped = self._drop_outbox()
+                log.warning(
+                    "broker unavailable (%s); %d attempts wait to be published again", error, dropped + 1
+                )
+                time.sleep(BROKER_BACKOFF_SECONDS)
+                continue
+            try:
+                with transaction(self._sessions) as session:
+                    store.mark_sent(session, attempt_id, self._clock.now())
+            except Exception:
+                log.exception("could not record that attempt %s was published", attempt_id)
+            if self._on_published is not None:
+                self._on_published()

@@ -1,0 +1,1 @@
+"""The processes Flowyard runs as besides the API server: a standalone scheduler and a Celery worker."""
