@@ -118,3 +118,37 @@ def test_sdk_refusals(served: tuple[int, dict[str, Any]]) -> None:
     with pytest.raises(tea_exceptions.TeaException) as forbidden:
         sdk(port, creds).list_workflow_definitions(other)
     assert forbidden.value.code == "Forbidden.Access"
+
+
+def test_sdk_dry_run_and_script_content(served: tuple[int, dict[str, Any]]) -> None:
+    port, creds = served
+    client = sdk(port, creds)
+    project = creds["projectId"]
+    text = (EXAMPLES / "importworkflowdefinition_api_example.json").read_text(encoding="utf-8")
+    workflow_id = to_workflow(parse(text)).id
+    assert workflow_id
+
+    def run(dry_run: bool | None) -> Any:
+        request = dw_models.ImportWorkflowDefinitionRequest(project_id=project, spec=text, dry_run=dry_run)
+        return wait_job(client, client.import_workflow_definition(request).body.async_job.id)
+
+    dry = run(True)
+    assert (dry.status, dry.job_type, dry.completed) == ("Success", "Create", "True")
+    get = dw_models.GetWorkflowDefinitionRequest(project_id=project, id=workflow_id)
+    with pytest.raises(tea_exceptions.TeaException):
+        client.get_workflow_definition(get)
+    assert run(None).job_type == "Create"
+    assert run(False).job_type == "Update"
+
+    def node_scripts(include: bool | None) -> list[Any]:
+        request = dw_models.GetWorkflowDefinitionRequest(
+            project_id=project, id=workflow_id, include_script_content=include
+        )
+        spec = json.loads(client.get_workflow_definition(request).body.workflow_definition.spec)
+        return [node["script"].get("content") for node in spec["spec"]["workflows"][0]["nodes"]]
+
+    assert any(node_scripts(True)) and node_scripts(None) == node_scripts(True)
+    assert node_scripts(False) == [None] * len(node_scripts(True))
+    client.delete_workflow_definition(
+        dw_models.DeleteWorkflowDefinitionRequest(project_id=project, id=workflow_id)
+    )

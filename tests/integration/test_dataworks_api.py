@@ -1,4 +1,5 @@
-"""The DataWorks RPC face in-process: signed calls, the async import job, read back, list, delete."""
+"""The DataWorks RPC face in-process on both backends: signed calls, the async import job, read back,
+list (paged), delete, DryRun and IncludeScriptContent."""
 
 from __future__ import annotations
 
@@ -116,10 +117,16 @@ class DataWorks:
         raise AssertionError(f"job {job_id} still running")
 
 
+def dw_settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path, auth=True, scheduler=False, timezone="Asia/Shanghai", database_url=database_url
+    )
+
+
 @pytest.fixture
-def dw(tmp_path: Path) -> Iterator[DataWorks]:
+def dw(tmp_path: Path, database_url: str) -> Iterator[DataWorks]:
     clock = FakeClock(START)
-    settings = Settings(data_dir=tmp_path, auth=True, scheduler=False, timezone="Asia/Shanghai")
+    settings = dw_settings(tmp_path, database_url)
     app = create_app(settings, clock=clock)
     credentials = Credentials.load(settings.credentials_path)
     with TestClient(app) as client:
@@ -219,20 +226,171 @@ def test_stale_date_is_refused(dw: DataWorks) -> None:
     assert (status, body["Code"]) == (400, "InvalidTimeStamp.Expired")
 
 
-def test_a_job_running_at_a_crash_ends_as_fail_on_restart(tmp_path: Path) -> None:
-    from flowyard.services.jobs import INTERRUPTED, WorkflowSpecService
+def test_a_job_left_by_a_dead_process_is_completed_by_the_next_start(
+    tmp_path: Path, database_url: str
+) -> None:
+    from flowyard.services.jobs import LEASE, WorkflowSpecService
     from flowyard.store.db import make_engine, make_session_factory
 
-    settings = Settings(data_dir=tmp_path, auth=True, scheduler=False)
+    settings = dw_settings(tmp_path, database_url)
     create_app(settings, clock=FakeClock(START))  # bootstrap only; the lifespan never runs
     project_id = Credentials.load(settings.credentials_path).project_id
     assert project_id is not None
     engine = make_engine(settings.resolved_database_url)
     service = WorkflowSpecService(make_session_factory(engine))
-    job = service.submit_import(project_id, json.dumps(SHELL_SPEC), START)
+    job = service.submit_import(project_id, json.dumps(SHELL_SPEC), START, owner="dead-process")
     engine.dispose()
 
-    with TestClient(create_app(settings, clock=FakeClock(START))) as client:
-        dw = DataWorks(client, FakeClock(START), Credentials.load(settings.credentials_path))
-        status = dw.ok("GetJobStatus", JobId=job.id)["JobStatus"]
-    assert (status["Status"], status["Completed"], status["Error"]) == ("Fail", "True", INTERRUPTED)
+    clock = FakeClock(START + LEASE + timedelta(seconds=1))
+    with TestClient(create_app(settings, clock=clock)) as client:
+        dw = DataWorks(client, clock, Credentials.load(settings.credentials_path))
+        status = dw.wait_job(job.id)
+    assert (status["Status"], status["Response"], status["Progress"]) == ("Success", "700001", 100)
+
+
+def _variant(workflow_id: str, name: str, *, manual: bool = False, script: str = "echo hello") -> str:
+    spec = json.loads(json.dumps(SHELL_SPEC))
+    workflow = spec["spec"]["workflows"][0]
+    workflow["id"], workflow["name"] = workflow_id, name
+    for node in workflow["nodes"]:
+        node["id"] = workflow_id + node["id"][-1]
+    workflow["nodes"][0]["script"]["content"] = script
+    workflow["nodes"][0]["outputs"]["nodeOutputs"][0]["data"] = workflow_id + "2"
+    workflow["dependencies"] = [
+        {"nodeId": workflow_id + "3", "depends": [{"type": "Normal", "output": workflow_id + "2"}]}
+    ]
+    if manual:
+        spec["kind"] = "ManualWorkflow"
+        del workflow["trigger"]
+    return json.dumps(spec)
+
+
+def _import(dw: DataWorks, text: str, **extra: Any) -> dict[str, Any]:
+    job = dw.ok("ImportWorkflowDefinition", ProjectId=dw.credentials.project_id, Spec=text, **extra)[
+        "AsyncJob"
+    ]
+    return dw.wait_job(job["Id"])
+
+
+def test_dry_run_reports_the_result_and_changes_nothing(dw: DataWorks) -> None:
+    project = dw.credentials.project_id
+    text = json.dumps(SHELL_SPEC)
+    status = _import(dw, text, DryRun="true")
+    assert (status["Status"], status["JobType"], status["Response"]) == ("Success", "Create", "700001")
+    assert dw.ok("ListWorkflowDefinitions", ProjectId=project)["PagingInfo"]["TotalCount"] == 0
+    code, body = dw.call("GetWorkflowDefinition", ProjectId=project, Id="700001")
+    assert (code, body["Code"]) == (400, "InvalidParameter")
+
+    assert _import(dw, text)["Status"] == "Success"
+    changed = json.loads(text)
+    changed["spec"]["workflows"][0]["nodes"][0]["script"]["content"] = "echo dry"
+    status = _import(dw, json.dumps(changed), DryRun="True")
+    assert (status["Status"], status["JobType"]) == ("Success", "Update")
+    got = dw.ok("GetWorkflowDefinition", ProjectId=project, Id="700001")["WorkflowDefinition"]
+    assert "echo hello" in got["Spec"] and "echo dry" not in got["Spec"]
+
+    clash = json.loads(text)
+    clash["spec"]["workflows"][0]["id"] = "800001"
+    status = _import(dw, json.dumps(clash), DryRun="true")
+    assert status["Status"] == "Fail" and "already exists" in status["Error"]
+    status = _import(dw, (EXAMPLES / "dide_shell.json").read_text(), DryRun="true")
+    assert status["Status"] == "Fail" and "no named workflow" in status["Error"]
+    assert dw.ok("ListWorkflowDefinitions", ProjectId=project)["PagingInfo"]["TotalCount"] == 1
+
+    code, body = dw.call("ImportWorkflowDefinition", ProjectId=project, Spec=text, DryRun="maybe")
+    assert (code, body["Code"]) == (400, "InvalidParameter") and "DryRun" in body["Message"]
+    assert set(body) == {"RequestId", "Code", "Message"}
+
+
+def test_job_type_says_create_or_update(dw: DataWorks) -> None:
+    project = dw.credentials.project_id
+    first = dw.ok("ImportWorkflowDefinition", ProjectId=project, Spec=json.dumps(SHELL_SPEC))["AsyncJob"]
+    assert (first["Type"], first["Progress"]) == ("Create", 0)
+    done = dw.wait_job(first["Id"])
+    assert (done["JobType"], done["Progress"]) == ("Create", 100)
+    second = dw.ok("ImportWorkflowDefinition", ProjectId=project, Spec=json.dumps(SHELL_SPEC))["AsyncJob"]
+    assert second["Type"] == "Update"
+    assert dw.wait_job(second["Id"])["JobType"] == "Update"
+
+
+def test_include_script_content(dw: DataWorks) -> None:
+    project = dw.credentials.project_id
+    assert _import(dw, json.dumps(SHELL_SPEC))["Status"] == "Success"
+
+    def spec(**extra: Any) -> dict[str, Any]:
+        got = dw.ok("GetWorkflowDefinition", ProjectId=project, Id="700001", **extra)["WorkflowDefinition"]
+        document: dict[str, Any] = json.loads(got["Spec"])
+        return document
+
+    for included in (spec(), spec(IncludeScriptContent="true"), spec(IncludeScriptContent="True")):
+        nodes = included["spec"]["workflows"][0]["nodes"]
+        assert [n["script"].get("content") for n in nodes] == ["echo hello", "select 1;"]
+    without = spec(IncludeScriptContent="false")["spec"]["workflows"][0]
+    assert [("content" in n["script"], n["script"]["runtime"]["command"]) for n in without["nodes"]] == [
+        (False, "DIDE_SHELL"),
+        (False, "ODPS_SQL"),
+    ]
+    assert without["id"] == "700001" and without["trigger"]["cron"] == "00 30 02 * * ?"
+    code, body = dw.call("GetWorkflowDefinition", ProjectId=project, Id="700001", IncludeScriptContent="1")
+    assert (code, body["Code"]) == (400, "InvalidParameter")
+
+
+def test_list_pages_in_the_database(dw: DataWorks) -> None:
+    project = dw.credentials.project_id
+    names = ["alpha_one", "alphaXone", "beta", "Gamma_Flow", "delta"]
+    for index, name in enumerate(names):
+        assert _import(dw, _variant(f"90000{index}", name, manual=name == "beta"))["Status"] == "Success"
+
+    def page(**params: Any) -> dict[str, Any]:
+        paging: dict[str, Any] = dw.ok("ListWorkflowDefinitions", ProjectId=project, **params)["PagingInfo"]
+        return paging
+
+    def ids(paging: dict[str, Any]) -> list[str]:
+        return [w["Id"] for w in paging["WorkflowDefinitions"]]
+
+    everything = page(PageSize=100)
+    assert ids(everything) == [f"90000{i}" for i in range(5)] and everything["TotalCount"] == 5
+    default = page()
+    assert (default["PageNumber"], default["PageSize"], default["TotalCount"]) == (1, 10, 5)
+    pages = [page(PageNumber=n, PageSize=2) for n in (1, 2, 3, 4)]
+    assert [ids(p) for p in pages] == [["900000", "900001"], ["900002", "900003"], ["900004"], []]
+    assert {p["TotalCount"] for p in pages} == {5} and pages[3]["PageNumber"] == 4
+    assert page(PageSize=1, PageNumber=5)["WorkflowDefinitions"][0] == everything["WorkflowDefinitions"][4]
+
+    assert ids(page(Type="ManualWorkflow")) == ["900002"]
+    cycle = page(Type="CycleWorkflow", PageSize=3, PageNumber=2)
+    assert (ids(cycle), cycle["TotalCount"]) == (["900004"], 4)
+    assert page(Type="NoSuchType")["TotalCount"] == 0
+    assert ids(page(Name="GAMMA")) == ["900003"]
+    assert ids(page(Name="a_o")) == ["900000"]  # "_" is literal, not a wildcard
+    assert page(Name="%")["TotalCount"] == 0
+    summary = everything["WorkflowDefinitions"][2]
+    assert summary["Type"] == "ManualWorkflow" and summary["ProjectId"] == project
+    assert summary["Script"] == {"Path": "beta", "Runtime": {"Command": "MANUAL_WORKFLOW"}}
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"PageNumber": "0"}, "PageNumber"),
+        ({"PageNumber": "-1"}, "PageNumber"),
+        ({"PageNumber": "1.5"}, "PageNumber"),
+        ({"PageNumber": "x"}, "PageNumber"),
+        ({"PageNumber": "²"}, "PageNumber"),
+        ({"PageNumber": "9" * 40}, "PageNumber"),
+        ({"PageNumber": str(2**31)}, "PageNumber"),
+        ({"PageSize": "0"}, "PageSize"),
+        ({"PageSize": "101"}, "PageSize"),
+        ({"PageSize": "ten"}, "PageSize"),
+    ],
+)
+def test_list_paging_errors(dw: DataWorks, params: dict[str, Any], name: str) -> None:
+    code, body = dw.call("ListWorkflowDefinitions", ProjectId=dw.credentials.project_id, **params)
+    assert (code, body["Code"], set(body)) == (400, "InvalidParameter", {"RequestId", "Code", "Message"})
+    assert name in body["Message"]
+
+
+def test_list_paging_limits_are_accepted(dw: DataWorks) -> None:
+    project = dw.credentials.project_id
+    last = dw.ok("ListWorkflowDefinitions", ProjectId=project, PageNumber=2**31 - 1, PageSize=100)
+    assert last["PagingInfo"]["WorkflowDefinitions"] == [] and last["PagingInfo"]["PageSize"] == 100

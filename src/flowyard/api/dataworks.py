@@ -12,9 +12,13 @@ Project mapping: ``ProjectId`` is the id of the one project of the application's
 other). Another or unknown project is ``Forbidden.Access`` (403); a non-numeric one
 ``InvalidParameter`` (400).
 
-Operations: ImportWorkflowDefinition (→ ``AsyncJob``), GetJobStatus (→ ``JobStatus``),
-GetWorkflowDefinition, ListWorkflowDefinitions, DeleteWorkflowDefinition. Errors render through
-:func:`flowyard.dataworks.envelope.render_error` as ``{RequestId, Code, Message}``.
+Operations: ImportWorkflowDefinition (→ ``AsyncJob``; ``DryRun=true`` validates and converts,
+reports in the job, saves nothing), GetJobStatus (→ ``JobStatus``), GetWorkflowDefinition
+(``IncludeScriptContent=false`` leaves the nodes' script content out; absent means true, which is
+what Flowyard's own client relies on), ListWorkflowDefinitions (paged in SQL: ``PageNumber`` >= 1,
+``PageSize`` 1..100), DeleteWorkflowDefinition. Boolean parameters are ``true``/``false`` in any
+case. Errors render through :func:`flowyard.dataworks.envelope.render_error` as
+``{RequestId, Code, Message}``.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ from flowyard.services.jobs import JobRunner, WorkflowSpecService
 from flowyard.store.jobs import Job
 
 VERSION = "2024-05-18"
+MAX_PAGE_SIZE = 100
+#: Keeps ``(PageNumber - 1) * PageSize`` a valid SQL OFFSET on every backend.
+MAX_PAGE_NUMBER = 2**31 - 1
+WORKFLOW_TYPES = {"CycleWorkflow": True, "ManualWorkflow": False}
 
 
 def _ms(when: datetime | None) -> int:
@@ -167,7 +175,7 @@ class DataWorksEndpoint:
         raw = params.get("ProjectId", "").strip()
         if not raw:
             raise InvalidParameterError("ProjectId is mandatory for this action.")
-        if not raw.isdigit() or len(raw) > 18:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise InvalidParameterError(f"ProjectId must be a positive integer, got {raw!r}.")
         project_id = int(raw)
         if org_id is not None:
@@ -188,9 +196,29 @@ class DataWorksEndpoint:
             raise InvalidParameterError(f"{name} is mandatory for this action.")
         return value
 
+    @staticmethod
+    def _flag(params: Mapping[str, str], name: str, default: bool) -> bool:
+        raw = params.get(name, "").strip().lower()
+        if not raw:
+            return default
+        if raw not in ("true", "false"):
+            raise InvalidParameterError(f"{name} must be true or false, got {params[name]!r}.")
+        return raw == "true"
+
+    @staticmethod
+    def _whole(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+        raw = params.get(name, "").strip()
+        if not raw:
+            return default
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 12) or not low <= int(raw) <= high:
+            raise InvalidParameterError(f"{name} must be an integer from {low} to {high}, got {raw!r}.")
+        return int(raw)
+
     def _import(self, params: dict[str, str], org_id: str | None, now: datetime) -> dict[str, Any]:
         project_id, _ = self._project(params, org_id, now)
-        job = self._service.submit_import(project_id, self._required(params, "Spec"), now)
+        dry_run = self._flag(params, "DryRun", False)
+        spec = self._required(params, "Spec")
+        job = self._service.submit_import(project_id, spec, now, owner=self._runner.owner, dry_run=dry_run)
         self._runner.submit(job.id)
         return {"AsyncJob": async_job(job)}
 
@@ -202,7 +230,10 @@ class DataWorksEndpoint:
 
     def _get(self, params: dict[str, str], org_id: str | None, now: datetime) -> dict[str, Any]:
         project_id, owner = self._project(params, org_id, now)
-        flow, workflow_id, text = self._service.get(project_id, owner, self._required(params, "Id"))
+        with_scripts = self._flag(params, "IncludeScriptContent", True)
+        flow, workflow_id, text = self._service.get(
+            project_id, owner, self._required(params, "Id"), include_script_content=with_scripts
+        )
         summary = _summary(flow, workflow_id, project_id)
         return {
             "WorkflowDefinition": {
@@ -213,24 +244,25 @@ class DataWorksEndpoint:
 
     def _list(self, params: dict[str, str], org_id: str | None, now: datetime) -> dict[str, Any]:
         project_id, owner = self._project(params, org_id, now)
+        page = self._whole(params, "PageNumber", 1, 1, MAX_PAGE_NUMBER)
+        size = self._whole(params, "PageSize", 10, 1, MAX_PAGE_SIZE)
         wanted_type = params.get("Type", "")
-        name = params.get("Name", "").lower()
-        try:
-            page, size = int(params.get("PageNumber") or 1), int(params.get("PageSize") or 10)
-        except ValueError:
-            raise InvalidParameterError("PageNumber and PageSize must be integers.") from None
-        if page < 1 or not 1 <= size <= 100:
-            raise InvalidParameterError("PageNumber must be >= 1 and PageSize between 1 and 100.")
-        items = [_summary(flow, wid, project_id) for flow, wid in self._service.list(project_id, owner)]
-        items = [
-            i for i in items if (not wanted_type or i["Type"] == wanted_type) and name in i["Name"].lower()
-        ]
+        total, flows = 0, list[tuple[Flow, str]]()
+        # An unknown Type matches no workflow (an empty page, as before paging moved into SQL).
+        if not wanted_type or wanted_type in WORKFLOW_TYPES:
+            total, flows = self._service.list(
+                owner,
+                periodic=WORKFLOW_TYPES.get(wanted_type),
+                name=params.get("Name", ""),
+                offset=(page - 1) * size,
+                limit=size,
+            )
         return {
             "PagingInfo": {
                 "PageNumber": page,
                 "PageSize": size,
-                "TotalCount": len(items),
-                "WorkflowDefinitions": items[(page - 1) * size : page * size],
+                "TotalCount": total,
+                "WorkflowDefinitions": [_summary(flow, wid, project_id) for flow, wid in flows],
             }
         }
 

@@ -1,9 +1,13 @@
 """DataWorks asynchronous jobs: durable rows a client polls with GetJobStatus.
 
-Status literals are DataWorks' own: ``Running``, ``Success``, ``Fail``, ``Cancel``. A job is
-created ``Running`` with its input (``spec``) and finished exactly once by :func:`finish`, which
-only moves a job that is still ``Running``; :func:`fail_running` ends every job a stopped server
-left behind.
+Status literals are DataWorks' own: ``Running``, ``Success``, ``Fail``, ``Cancel``; types are
+``Create`` and ``Update``. A job is created ``Running``, owned by the accepting process (``owner``)
+under a lease (``lease_expires_at``), and finished exactly once by :func:`finish`.
+
+Every write that acts for an owner is a compare-and-set on ``(status, owner)``: a process that lost
+its job to another (its lease expired and :func:`take_over` moved it) can no longer start, advance
+or finish it. Only :func:`take_over` moves a job between owners, and only once its lease expired
+(a job without a lease, left by an older version, counts as expired).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from flowyard.store import models
@@ -20,6 +24,9 @@ RUNNING = "Running"
 SUCCESS = "Success"
 FAIL = "Fail"
 CANCEL = "Cancel"
+
+CREATE = "Create"
+UPDATE = "Update"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +41,10 @@ class Job:
     response: str
     created_at: datetime
     updated_at: datetime
+    dry_run: bool = False
+    owner: str = ""
+    lease_expires_at: datetime | None = None
+    attempts: int = 0
 
     @property
     def completed(self) -> bool:
@@ -52,10 +63,39 @@ def _to_job(row: models.AsyncJob) -> Job:
         response=row.response,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        dry_run=row.dry_run,
+        owner=row.owner,
+        lease_expires_at=row.lease_expires_at,
+        attempts=row.attempts,
     )
 
 
-def insert(session: Session, job_id: str, project_id: int, job_type: str, spec: str, now: datetime) -> Job:
+def _mine(job_id: str, owner: str) -> ColumnElement[bool]:
+    table = models.AsyncJob
+    return and_(table.id == job_id, table.status == RUNNING, table.owner == owner)
+
+
+def _expired(now: datetime) -> ColumnElement[bool]:
+    table = models.AsyncJob
+    return or_(table.lease_expires_at.is_(None), table.lease_expires_at <= now)
+
+
+def _changed(result: object) -> int:
+    return int(getattr(result, "rowcount", 0))
+
+
+def insert(
+    session: Session,
+    job_id: str,
+    project_id: int,
+    job_type: str,
+    spec: str,
+    now: datetime,
+    *,
+    owner: str,
+    lease_until: datetime,
+    dry_run: bool = False,
+) -> Job:
     row = models.AsyncJob(
         id=job_id,
         project_id=project_id,
@@ -67,6 +107,10 @@ def insert(session: Session, job_id: str, project_id: int, job_type: str, spec: 
         response="",
         created_at=now,
         updated_at=now,
+        dry_run=dry_run,
+        owner=owner,
+        lease_expires_at=lease_until,
+        attempts=0,
     )
     session.add(row)
     session.flush()
@@ -78,27 +122,97 @@ def get(session: Session, job_id: str) -> Job | None:
     return None if row is None else _to_job(row)
 
 
-def running_ids(session: Session) -> list[str]:
-    """Ids of the jobs still ``Running``, oldest first."""
-    query = select(models.AsyncJob.id).where(models.AsyncJob.status == RUNNING)
-    return list(session.scalars(query.order_by(models.AsyncJob.created_at, models.AsyncJob.id)))
+def start(
+    session: Session, job_id: str, owner: str, progress: int, now: datetime, lease_until: datetime
+) -> Job | None:
+    """Begin a run of ``owner``'s Running job: count the attempt, renew the lease; None if not its job."""
+    table = models.AsyncJob
+    result = session.execute(
+        update(table)
+        .where(_mine(job_id, owner))
+        .values(attempts=table.attempts + 1, progress=progress, lease_expires_at=lease_until, updated_at=now)
+    )
+    return get(session, job_id) if _changed(result) else None
 
 
-def finish(session: Session, job_id: str, status: str, *, error: str, response: str, now: datetime) -> bool:
-    """Move a ``Running`` job to ``status`` (progress 100); False if it was no longer Running."""
+def advance(
+    session: Session, job_id: str, owner: str, *, progress: int, job_type: str, now: datetime
+) -> bool:
+    """Record the progress (and the type found so far) of ``owner``'s Running job."""
     result = session.execute(
         update(models.AsyncJob)
-        .where(models.AsyncJob.id == job_id, models.AsyncJob.status == RUNNING)
-        .values(status=status, progress=100, error=error, response=response, updated_at=now)
+        .where(_mine(job_id, owner))
+        .values(progress=progress, type=job_type, updated_at=now)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return bool(_changed(result))
 
 
-def fail_running(session: Session, reason: str, now: datetime) -> int:
-    """End every ``Running`` job as ``Fail`` with ``reason``; returns how many."""
+def finish(
+    session: Session,
+    job_id: str,
+    owner: str,
+    status: str,
+    *,
+    job_type: str | None = None,
+    error: str,
+    response: str,
+    now: datetime,
+) -> bool:
+    """Move ``owner``'s Running job to ``status`` (progress 100); False if it is no longer its job."""
+    values: dict[str, object] = {
+        "status": status,
+        "progress": 100,
+        "error": error,
+        "response": response,
+        "updated_at": now,
+        "lease_expires_at": None,
+    }
+    if job_type is not None:
+        values["type"] = job_type
+    result = session.execute(update(models.AsyncJob).where(_mine(job_id, owner)).values(values))
+    return bool(_changed(result))
+
+
+def renew(session: Session, owner: str, lease_until: datetime) -> int:
+    """Extend the lease of every Running job of ``owner``; returns how many."""
+    table = models.AsyncJob
     result = session.execute(
-        update(models.AsyncJob)
-        .where(models.AsyncJob.status == RUNNING)
-        .values(status=FAIL, progress=100, error=reason, updated_at=now)
+        update(table)
+        .where(table.owner == owner, table.status == RUNNING)
+        .values(lease_expires_at=lease_until)
     )
-    return int(getattr(result, "rowcount", 0))
+    return _changed(result)
+
+
+def release(session: Session, owner: str, now: datetime) -> int:
+    """End ``owner``'s leases now (a clean shutdown), so another process may take its jobs at once."""
+    table = models.AsyncJob
+    result = session.execute(
+        update(table).where(table.owner == owner, table.status == RUNNING).values(lease_expires_at=now)
+    )
+    return _changed(result)
+
+
+def expired_ids(session: Session, now: datetime) -> list[str]:
+    """Ids of the Running jobs whose lease has expired at ``now``, oldest first."""
+    table = models.AsyncJob
+    query = select(table.id).where(table.status == RUNNING, _expired(now))
+    return list(session.scalars(query.order_by(table.created_at, table.id)))
+
+
+def take_over(session: Session, job_id: str, owner: str, now: datetime, lease_until: datetime) -> Job | None:
+    """Make ``owner`` the owner of a Running job whose lease expired; None if it is not (or no longer) so."""
+    table = models.AsyncJob
+    result = session.execute(
+        update(table)
+        .where(table.id == job_id, table.status == RUNNING, _expired(now))
+        .values(owner=owner, lease_expires_at=lease_until, updated_at=now)
+    )
+    return get(session, job_id) if _changed(result) else None
+
+
+def purge(session: Session, finished_before: datetime) -> int:
+    """Delete the finished jobs last changed before ``finished_before``; returns how many."""
+    table = models.AsyncJob
+    result = session.execute(delete(table).where(table.status != RUNNING, table.updated_at < finished_before))
+    return _changed(result)

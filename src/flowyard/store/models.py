@@ -427,7 +427,12 @@ class FlowSpecRecord(Base):
 
 
 class AsyncJob(Base):
-    """A DataWorks asynchronous job (ImportWorkflowDefinition): Running → Success | Fail | Cancel."""
+    """A DataWorks asynchronous job (ImportWorkflowDefinition): Running → Success | Fail | Cancel.
+
+    A Running job belongs to the process ``owner`` until ``lease_expires_at``; the owner renews the
+    lease while it lives, and any process may take over a job whose lease has expired.
+    ``attempts`` counts the runs started, so a job that keeps killing its runner ends as Fail.
+    """
 
     __tablename__ = "async_jobs"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -439,4 +444,8 @@ class AsyncJob(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     response: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner: Mapped[str] = mapped_column(String(128), default="")
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

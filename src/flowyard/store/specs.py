@@ -1,17 +1,21 @@
 """Stored FlowSpec documents: which flow a DataWorks workflow id names, and its original text.
 
 A row exists for every flow imported through ImportWorkflowDefinition; the flow's deletion
-removes it (foreign key ``ON DELETE CASCADE``). ``workflow_id`` is unique per project.
+removes it (foreign key ``ON DELETE CASCADE``). ``workflow_id`` is unique per project. A flow without
+a row (made through the EnOS API) is the workflow whose id is its flow id.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from flowyard.store import models
+
+#: ``flows.type`` of a periodic flow (``FlowType.PERIODIC``), a DataWorks CycleWorkflow.
+PERIODIC = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +59,38 @@ def save(session: Session, spec: StoredSpec) -> None:
     else:
         row.project_id, row.workflow_id, row.document = spec.project_id, spec.workflow_id, spec.document
     session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowPage:
+    """One page of an organisation's workflows: ``(flow id, workflow id)`` by flow id, and the total."""
+
+    total: int
+    items: list[tuple[int, str]]
+
+
+def page_workflows(
+    session: Session, org_id: str, *, periodic: bool | None, name: str, offset: int, limit: int
+) -> WorkflowPage:
+    """The flows of ``org_id`` (periodic or not when ``periodic`` is given) whose name contains
+    ``name`` ignoring case, ordered by flow id, ``limit`` of them from ``offset``.
+
+    Case folding is the database's ``lower()``, so on SQLite only ASCII letters fold.
+    """
+    flow, spec = models.Flow, models.FlowSpecRecord
+    wanted: ColumnElement[bool] = flow.org_id == org_id
+    if periodic is not None:
+        wanted = and_(wanted, flow.type == PERIODIC if periodic else flow.type != PERIODIC)
+    if name:
+        pattern = "%" + name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        wanted = and_(wanted, func.lower(flow.name).like(pattern, escape="\\"))
+    total = session.scalar(select(func.count()).select_from(flow).where(wanted)) or 0
+    rows = session.execute(
+        select(flow.id, spec.workflow_id)
+        .outerjoin(spec, spec.flow_id == flow.id)
+        .where(wanted)
+        .order_by(flow.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return WorkflowPage(total, [(flow_id, workflow_id or str(flow_id)) for flow_id, workflow_id in rows])
