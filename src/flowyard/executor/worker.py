@@ -20,7 +20,7 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -153,6 +153,7 @@ class WorkerRuntime:
             )
             return "skipped"
         spec = decode_spec(claimed.spec, work_root=self._work_root, log_root=self._log_root)
+        spec = replace(spec, env={**spec.env, "FLOWYARD_WORKER": self.name})
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         offset = spec.log_path.stat().st_size if spec.log_path.exists() else 0
         shipper = _LogShipper(spec.task_instance_id, attempt_id, spec.log_path, offset)
