@@ -58,7 +58,8 @@ def _number(value: float) -> str:
 def database_metrics(out: Exposition, session: Session, now: datetime, worker_alive: timedelta) -> None:
     """Queue depth, running attempts, open instances, scheduling lag and live workers."""
     counts = attempt_store.counts_by_state(session)
-    queues = sorted({queue or "local" for (_, queue) in counts})
+    served = {q for (text,) in session.execute(select(m.Worker.queues)).all() for q in text.split(",") if q}
+    queues = sorted({"default", *served, *(queue or "local" for (_, queue) in counts)})
     out.family(
         "flowyard_queue_depth",
         "gauge",

@@ -261,6 +261,16 @@ def test_two_schedulers_two_workers_survive_kills_and_a_broker_outage(
             )
             assert done["statusDesc"] == "SUCCESS", done
 
+        # Operations: both workers answer a ping, an unknown one does not; metrics are scraped.
+        assert ping(nodes, "worker-1") == 0 and ping(nodes, "worker-2") == 0
+        assert ping(nodes, "nobody", "--ping-timeout", "1") == 1
+        api_metrics = scrape(nodes, "api")
+        assert api_metrics["flowyard_workers_alive"] == 2
+        assert api_metrics['flowyard_queue_depth{queue="default"}'] == 0
+        leading = scrape(nodes, nodes.leader() or "")
+        assert leading["flowyard_scheduler_leader"] == 1
+        assert leading["flowyard_task_duration_seconds_count"] >= 100
+
         # 2. kill -9 a worker while it runs tasks: its attempts are lost, then retried on the other.
         slow = [
             client.import_flow(
@@ -336,6 +346,23 @@ def test_two_schedulers_two_workers_survive_kills_and_a_broker_outage(
     assert len(scheduled) == len(set(scheduled))
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(scheduled)]
     assert max(gaps) <= LEASE + 1 + 2 + 2, gaps  # lease + one wake + one period + scheduling slack
+
+
+def ping(nodes: Cluster, name: str, *extra: str) -> int:
+    command = [sys.executable, "-m", "flowyard", "worker", "--ping", "--name", name, *extra]
+    return subprocess.run(command, check=False, env=nodes.env, capture_output=True, timeout=30).returncode
+
+
+def scrape(nodes: Cluster, name: str) -> dict[str, float]:
+    import httpx
+
+    text = httpx.get(f"http://127.0.0.1:{nodes.ports[name]}/metrics", timeout=5).text
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            samples[key] = float(value)
+    return samples
 
 
 def ticks(database_url: str, flow_id: int) -> list[datetime]:

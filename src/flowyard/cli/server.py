@@ -134,7 +134,12 @@ def scheduler_command(**options: Any) -> None:
 @click.option(
     "--ping", is_flag=True, help="Do not start: exit 0 if the named worker answers through the broker."
 )
-def worker_command(queues: str, concurrency: int, name: str | None, ping: bool, **options: Any) -> None:
+@click.option(
+    "--ping-timeout", type=float, default=5.0, show_default=True, help="Seconds to wait for --ping."
+)
+def worker_command(
+    queues: str, concurrency: int, name: str | None, ping: bool, ping_timeout: float, **options: Any
+) -> None:
     """Start a Celery worker that runs task attempts (needs --executor celery settings and a broker)."""
     groups = tuple(q.strip() for q in queues.split(",") if q.strip()) or ("default",)
 
@@ -143,7 +148,7 @@ def worker_command(queues: str, concurrency: int, name: str | None, ping: bool, 
 
         settings = settings_from(options, executor="celery")
         if ping:
-            alive = ping_worker(settings, name)
+            alive = ping_worker(settings, name, timeout=ping_timeout)
             click.echo("pong" if alive else "no answer")
             sys.exit(0 if alive else 1)
         run_worker(settings, queues=groups, concurrency=concurrency, name=name)

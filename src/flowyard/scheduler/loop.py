@@ -162,8 +162,9 @@ class Scheduler:
     def follow(self, now: datetime) -> timedelta:
         """A standby's pass: only its own local attempts still running are heartbeaten and recorded."""
         self.last_step_at = now
-        self.collect(now)
-        self._heartbeat_own(now)
+        if not self._remote:  # remote results are the leader's to record
+            self.collect(now)
+            self._heartbeat_own(now)
         return self._config.idle_wake
 
     def recover(self, now: datetime) -> int:
