@@ -45,8 +45,9 @@ def redis_unavailable() -> str | None:
 class Broker:
     """Reads what the scheduler published; deliver() hands attempt ids to a worker runtime."""
 
-    def __init__(self, prefix: str) -> None:
-        self.queue = f"{prefix}default"
+    def __init__(self, prefix: str, resource: str = "default") -> None:
+        self.prefix = prefix
+        self.queue = f"{prefix}{resource}"
         self.conn = Connection(REDIS)
 
     def take(self, timeout: float = 10.0) -> list[str]:
@@ -229,3 +230,57 @@ def test_cancel_reaches_a_task_running_on_a_worker(remote: Any) -> None:
         assert time.monotonic() < deadline
     assert outcome == ["cancelled"]
     assert wait_final(world.api, instance_id)["statusDesc"] in ("CANCEL", "CANCELED", "CANCELLED")
+
+
+def test_a_tasks_resource_names_its_queue(remote: Any) -> None:
+    world, broker, runtime = remote
+    flow = simple_flow("a")
+    flow["tasks"][0]["resource"] = "gpu"
+    instance_id = trigger(world, world.api.import_flow(flow, "routed"))
+    gpu = Broker(broker.prefix, "gpu")
+    try:
+        (attempt_id,) = gpu.take()
+        assert broker.take(timeout=0.2) == []
+        assert runtime.run_attempt(attempt_id) == "success"
+    finally:
+        gpu.close()
+    assert wait_final(world.api, instance_id)["statusDesc"] == "SUCCESS"
+
+
+def test_the_log_of_a_running_task_is_readable_from_the_database(remote: Any, tmp_path: Path) -> None:
+    world, broker, runtime = remote
+    gate = tmp_path / "gate"
+    flow = simple_flow("a")
+    flow["tasks"][0]["cmd"] = (
+        f"echo one-$((40+2)); while [ ! -e {gate} ]; do sleep 0.02; done; echo two-$((40+2))"
+    )
+    instance_id = trigger(world, world.api.import_flow(flow, "followed"))
+    (attempt_id,) = broker.take()
+    thread = threading.Thread(target=runtime.run_attempt, args=(attempt_id,))
+    thread.start()
+    task_id = attempt_id.split("#")[0]
+    deadline = time.monotonic() + 10
+    while "one-42" not in log_of(world.api, task_id):
+        runtime.beat()  # what the heartbeat thread does every few seconds
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert "two-42" not in log_of(world.api, task_id)
+    gate.touch()
+    thread.join(10)
+    assert wait_final(world.api, instance_id)["statusDesc"] == "SUCCESS"
+    log = log_of(world.api, task_id)
+    assert log.count("one-42") == 1 and log.count("two-42") == 1  # nothing shipped twice
+
+
+def test_the_worker_enforces_the_memory_limit(remote: Any) -> None:
+    world, broker, runtime = remote
+    flow = simple_flow("a")
+    flow["tasks"][0]["cmd"] = "python3 -c 'x = bytearray(900 * 1024 * 1024); import time; time.sleep(5)'"
+    flow["tasks"][0]["runMode"] = {"cpu": 0.5, "memory": 0.3}
+    instance_id = trigger(world, world.api.import_flow(flow, "hungry"))
+    (attempt_id,) = broker.take()
+    assert runtime.run_attempt(attempt_id) == "failed"
+    done = wait_final(world.api, instance_id)
+    assert done["statusDesc"] == "FAIL"
+    task = world.api.ok("GET", "taskInstances", "get", taskInstId=attempt_id.split("#")[0])
+    assert "memory" in json.dumps(task).lower(), task
