@@ -1,4 +1,9 @@
-"""Property: for any valid definition x, Export(Import(x)) == x (server-assigned fields aside)."""
+"""Property: for any valid definition x, Export(Import(x)) == x (server-assigned fields aside).
+
+The definitions include Flowyard's FlowSpec keys (``timeZone``, ``scheduleStartTime``/``EndTime``,
+``rerunMode``, ``failureStrategy``, ``instanceMode``; task ``nodeId``, ``rerunMode``), which are
+stored in ``flows.options`` and rendered only when set.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +44,33 @@ run_mode = st.builds(
 )
 
 
+def _optional(key: str, values: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.one_of(st.just({}), values.map(lambda v: {key: v}))
+
+
+@st.composite
+def task_options(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        **draw(_optional("nodeId", st.from_regex(r"[1-9][0-9]{0,18}", fullmatch=True))),
+        **draw(_optional("rerunMode", st.sampled_from(["Allowed", "FailureAllowed", "Denied"]))),
+    }
+
+
+@st.composite
+def flow_options(draw: st.DrawFn) -> dict[str, Any]:
+    window = draw(
+        st.sampled_from([(), ("2024-01-01 00:00:00",), ("1970-01-01 00:00:00", "9999-01-01 00:00:00")])
+    )
+    return {
+        **draw(_optional("timeZone", st.sampled_from(["Asia/Shanghai", "GMT+8", "UTC"]))),
+        **({"scheduleStartTime": window[0]} if window else {}),
+        **({"scheduleEndTime": window[1]} if len(window) > 1 else {}),
+        **draw(_optional("rerunMode", st.sampled_from(["FailureAllowed", "Denied"]))),
+        **draw(_optional("failureStrategy", st.just("Continue"))),
+        **draw(_optional("instanceMode", st.sampled_from(["T+1", "Immediately"]))),
+    }
+
+
 @st.composite
 def definitions(draw: st.DrawFn) -> dict[str, Any]:
     task_names = draw(st.lists(names, min_size=1, max_size=6, unique=True))
@@ -59,9 +91,15 @@ def definitions(draw: st.DrawFn) -> dict[str, Any]:
             "successCode": draw(st.sampled_from(["0", "0,1", "0,2,3"])),
             "asLink": draw(st.booleans()),
             "runMode": draw(run_mode),
+            **draw(task_options()),
         }
         for n in task_names
     ]
+    seen: set[str] = set()
+    for task in tasks:  # node ids are unique within a flow
+        if task.get("nodeId") in seen:
+            del task["nodeId"]
+        seen.add(task.get("nodeId", ""))
     pairs = [(a, b) for i, a in enumerate(task_names) for b in task_names[i + 1 :]]
     edges = draw(st.lists(st.sampled_from(pairs), unique=True, max_size=6)) if pairs else []
     params = draw(st.lists(names, unique=True, max_size=3))
@@ -91,6 +129,7 @@ def definitions(draw: st.DrawFn) -> dict[str, Any]:
             {"sourceTaskName": a, "targetTaskName": b, "rerun": draw(st.booleans())} for a, b in edges
         ],
         "linkRelations": [],
+        **draw(flow_options()),
     }
 
 

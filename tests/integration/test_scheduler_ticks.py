@@ -198,3 +198,59 @@ def test_a_scheduled_instance_waits_for_its_upstream_of_the_same_business_date(r
             break
         time.sleep(0.02)  # the tasks are real processes; step() collects their results
     assert statuses == {other_day: "SUCCESS", same_day: "SUCCESS", inst["instanceId"]: "SUCCESS"}, deadline
+
+
+def test_a_flow_ticks_in_its_own_time_zone_within_its_schedule_window(rig: Rig) -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    flow_id = rig.periodic(
+        "tokyo",
+        "0 0 2 * * ?",
+        timeZone="Asia/Tokyo",
+        scheduleStartTime="2024-04-02 00:00:00",
+        scheduleEndTime="2024-04-04 12:00:00",
+    )
+    scheduler = rig.scheduler(CatchUp.ALL)
+    rig.clock.set(at("2024-04-01T00:00"))
+    scheduler.tick(rig.clock.now())
+    rig.clock.set(at("2024-04-08T00:00"))
+    scheduler.tick(rig.clock.now())
+    expected = [datetime(2024, 4, d, 2, 0, tzinfo=tokyo) for d in (2, 3, 4)]  # 02:00 Tokyo, not Berlin
+    assert rig.ticks(flow_id) == expected
+    with rig.sessions() as session:
+        assert session.execute(
+            select(m.FlowSchedule.next_tick_at).where(m.FlowSchedule.flow_id == flow_id)
+        ).scalar_one() > datetime(9000, 1, 1, tzinfo=UTC)  # past the window's end: never again
+
+
+def test_continue_lets_independent_branches_finish_and_denied_forbids_retries(rig: Rig) -> None:
+    flow = simple_flow(
+        "bad",
+        "after_bad",
+        "slow",
+        "free",
+        relations=(("bad", "after_bad"), ("slow", "free")),
+        failureStrategy="Continue",
+    )
+    flow["tasks"][0].update(cmd="exit 3", retryLimit=3, rerunMode="Denied")
+    flow["tasks"][2]["cmd"] = "sleep 0.3"  # still running when "bad" fails: "free" has not started yet
+    flow_id = rig.api.import_flow(flow, "continue")
+    scheduler = rig.scheduler()
+    now_ms = int(rig.clock.now().timestamp() * 1000)
+    instance_id = rig.api.ok("POST", "flows", "trigger", {"flowId": flow_id, "triggerTime": now_ms})[
+        "flowInstanceId"
+    ]
+    deadline = time.monotonic() + 20
+    while True:
+        scheduler.step(rig.clock.now())
+        data = rig.api.ok("GET", "flowInstances", "get", flowInstId=instance_id)
+        if data["endTime"]:
+            break
+        assert time.monotonic() < deadline, data
+        time.sleep(0.02)
+    tasks = {t["taskName"]: t for t in json.loads(data["graph"])["tasks"]}
+    assert data["statusDesc"] == "FAIL"
+    assert tasks["free"]["status"] == "SUCCESS"  # started after the failure: Break would have skipped it
+    assert tasks["after_bad"]["status"] == "SKIP"
+    assert tasks["bad"]["status"] == "FAIL"
+    detail = rig.api.ok("GET", "taskInstances", "get", taskInstId=tasks["bad"]["taskInstId"])
+    assert detail["runNum"] == 1  # rerun mode Denied: no automatic retry despite retryLimit 3

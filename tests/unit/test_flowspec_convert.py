@@ -281,6 +281,51 @@ def test_normalize_deduplicates_dependencies_and_folds_enum_case() -> None:
     assert normalize(result) == result
 
 
+def test_inner_nodes_of_nested_payloads_are_listed_with_their_parent() -> None:
+    wf = _load("real_cycle_workflow_spec.json")
+    foreach = next(n for n in wf.nodes if n.inner_nodes)
+    assert {(i.container, i.parent_id) for i in foreach.inner_nodes} == {("for-each", foreach.id)}
+    assert [i.name for i in foreach.inner_nodes] == [
+        "traverse_end",
+        "inner_assign1",
+        "traverse_start",
+        "maxcsql",
+    ]
+    doc = parse(json.dumps({"version": "1.1.0", "kind": "CycleWorkflow", "spec": {"workflows": [{
+        "name": "w", "nodes": [{"id": "1", "name": "loop", "do-while": {
+            "nodes": [{"id": "2", "name": "inner", "for-each": {"nodes": [{"id": "3", "name": "deep"}]}}],
+            "while": {"id": "4", "name": "end"}}}]}]}}))  # fmt: skip
+    (node,) = to_workflow(doc).nodes
+    assert [(i.id, i.parent_id, i.container) for i in node.inner_nodes] == [
+        ("2", "1", "do-while"),
+        ("3", "2", "for-each"),
+        ("4", "1", "do-while"),
+    ]
+
+
+def test_the_flowyard_object_is_read_as_canonical_text_and_written_back_as_an_object() -> None:
+    text = (EXAMPLES / "importworkflowdefinition_api_example.json").read_text(encoding="utf-8")
+    doc = parse(text)
+    wf = to_workflow(doc)
+    assert wf.extension is None and all(n.extension is None for n in wf.nodes)
+    first = dataclasses.replace(wf.nodes[0], extension='{"asLink":true,"resource":"gpu"}')
+    out = apply_workflow(
+        doc, dataclasses.replace(wf, nodes=(first, *wf.nodes[1:]), extension='{"alertMode":2}')
+    )
+    workflow = out.data["spec"]["workflows"][0]
+    assert workflow["flowyard"] == {"alertMode": 2}
+    assert workflow["nodes"][0]["flowyard"] == {"asLink": True, "resource": "gpu"}
+    assert "flowyard" not in workflow["nodes"][1]
+    assert to_workflow(out).nodes[0].extension == '{"asLink":true,"resource":"gpu"}'
+    assert dumps(apply_workflow(out, wf)) == text  # removing them restores the document
+
+
+def test_a_flowyard_value_that_is_not_an_object_is_refused() -> None:
+    doc = parse('{"version": "1.1.0", "kind": "CycleWorkflow", "spec": {"workflows": [{"flowyard": 1}]}}')
+    with pytest.raises(FlowSpecError, match="flowyard"):
+        to_workflow(doc)
+
+
 def test_is_dataworks_id() -> None:
     assert is_dataworks_id("7322159560488851894")
     assert not is_dataworks_id("632647691239009XXXX")
@@ -294,6 +339,11 @@ _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_si
 _opt_text = st.none() | _text
 _opt_int = st.none() | st.integers(min_value=0, max_value=10**6)
 _labels = st.none() | st.sampled_from(["Normal", "Skip", "Pause", "Allowed", "T+1", "HOURS", "Break"])
+_extensions = st.none() | st.dictionaries(
+    st.sampled_from(["type", "cycle", "alertMode", "runMode"]),
+    st.none() | st.integers(0, 3) | _text | st.dictionaries(st.just("cpu"), st.floats(0.1, 2.0)),
+    min_size=1,
+).map(lambda d: json.dumps(d, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
 _variables = st.lists(
     st.builds(
         Variable,
@@ -355,6 +405,7 @@ def workflows(draw: st.DrawFn) -> WorkflowSpec:
                 strategy=draw(_node_strategies),
                 trigger=draw(_triggers),
                 outputs=(node_id, *(f"proj.{node_id}.{e}" for e in extra)),
+                extension=draw(_extensions),
             )
         )
     edges = []
@@ -389,6 +440,7 @@ def workflows(draw: st.DrawFn) -> WorkflowSpec:
         nodes=tuple(nodes),
         edges=tuple(edges),
         external=tuple(external),
+        extension=draw(_extensions),
     )
 
 

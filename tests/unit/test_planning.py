@@ -11,16 +11,19 @@ from typing import Any
 
 import pytest
 
+from flowyard.domain.flows import FailureStrategy, FlowDefinition, FlowOptions, RerunMode, TaskDefinition
 from flowyard.domain.instances import InstanceRun, TaskRun
 from flowyard.domain.planning import (
     AttemptOutcome,
     InstanceStart,
     TaskDecision,
+    cut_off,
     decide_attempt_end,
     instance_finished,
     instance_outcome,
     instances_to_start,
     newly_ready,
+    retry_limit_of,
     startable,
     to_skip,
 )
@@ -369,6 +372,94 @@ def test_a_retried_task_waits_for_its_retry_time() -> None:
     inst = end(inst, "a", AttemptOutcome.TIMEOUT)
     assert inst.tasks[0].status == S.TIMEOUT
     assert instance_outcome(inst) == S.FAIL
+
+
+# --- FlowSpec rerun mode and failure strategy ---------------------------------------------------------
+
+CONTINUE = FailureStrategy.CONTINUE
+
+
+@pytest.mark.parametrize(
+    ("flow_mode", "task_mode", "limit"),
+    [
+        (RerunMode.ALLOWED, None, 3),
+        (RerunMode.FAILURE_ALLOWED, None, 3),
+        (RerunMode.DENIED, None, 0),
+        (RerunMode.DENIED, RerunMode.ALLOWED, 3),  # the task's own mode wins
+        (RerunMode.ALLOWED, RerunMode.DENIED, 0),
+    ],
+)
+def test_rerun_mode_denied_means_no_automatic_retries(
+    flow_mode: RerunMode, task_mode: RerunMode | None, limit: int
+) -> None:
+    t = TaskDefinition(name="t", retry_limit=3, rerun_mode=task_mode)
+    definition = FlowDefinition(name="f", tasks=(t,), options=FlowOptions(rerun_mode=flow_mode))
+    assert retry_limit_of(definition, t) == limit
+
+
+def test_the_default_rerun_mode_keeps_the_retry_limit() -> None:
+    t = TaskDefinition(name="t", retry_limit=2)
+    assert retry_limit_of(FlowDefinition(name="f", tasks=(t,)), t) == 2
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "c", "d", "outcome"),
+    [
+        (S.FAIL, S.INIT, S.INIT, S.INIT, S.FAIL),  # everything hangs below the failure
+        (S.SUCCESS, S.FAIL, S.RUNNING, S.INIT, None),  # c keeps running
+        (S.SUCCESS, S.FAIL, S.READY, S.INIT, None),
+        (S.SUCCESS, S.FAIL, S.SUCCESS, S.INIT, S.FAIL),  # d is cut off by b
+        (S.SUCCESS, S.TIMEOUT, S.FAIL, S.INIT, S.FAIL),
+        (S.SUCCESS, S.SUCCESS, S.SUCCESS, S.SUCCESS, S.SUCCESS),
+        (S.SUCCESS, S.SUCCESS, S.SUCCESS, S.RUNNING, None),
+    ],
+)
+def test_instance_outcome_with_continue(
+    a: Status, b: Status, c: Status, d: Status, outcome: Status | None
+) -> None:
+    assert instance_outcome(diamond(a, b, c, d), CONTINUE) == outcome
+
+
+def test_break_is_the_default_failure_strategy() -> None:
+    inst = diamond(S.SUCCESS, S.FAIL, S.RUNNING, S.INIT)
+    assert instance_outcome(inst) == instance_outcome(inst, FailureStrategy.BREAK) == S.FAIL
+
+
+def test_cut_off_follows_the_graph_transitively() -> None:
+    inst = instance(
+        tasks=(
+            task("a", S.FAIL),
+            task("b", S.INIT, "a"),
+            task("c", S.INIT, "b"),
+            task("x", S.SUCCESS),
+            task("y", S.INIT, "x"),
+            task("z", S.INIT, "c", "y"),
+            task("k", S.CANCEL),
+            task("m", S.INIT, "k"),
+        )
+    )
+    assert cut_off(inst) == {"b", "c", "z", "m"}
+
+
+def test_continue_runs_the_independent_branch_then_fails() -> None:
+    """a → b → d and a → c: b fails, c still runs, d is skipped once the instance ends FAIL."""
+    inst = instance(tasks=(task("a"), task("b", S.INIT, "a"), task("c", S.INIT, "a"), task("d", S.INIT, "b")))
+    inst, started = step(inst, slots=1)
+    inst = end(inst, "a", AttemptOutcome.SUCCESS)
+    inst, started = step(inst, slots=1)
+    assert started == ["b"]
+    inst = end(inst, "b", AttemptOutcome.FAILED)
+    assert instance_outcome(inst, CONTINUE) is None
+    inst, started = step(inst, slots=1)
+    assert started == ["c"]  # an independent task still starts after the failure
+    assert instance_outcome(inst, CONTINUE) is None
+    inst = end(inst, "c", AttemptOutcome.SUCCESS)
+    assert instance_outcome(inst, CONTINUE) == S.FAIL
+    inst = replace(inst, status=S.FAIL)
+    assert to_skip(inst) == ["d"]
+    inst = moved(inst, "d", S.SKIP)
+    assert instance_finished(inst)
+    assert [t.status for t in inst.tasks] == [S.SUCCESS, S.FAIL, S.SUCCESS, S.SKIP]
 
 
 # --- which ready tasks start --------------------------------------------------------------------------

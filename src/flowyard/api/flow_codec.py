@@ -3,31 +3,45 @@
 Parsing is tolerant (ids as strings, JSON in strings, snake_case aliases,
 task types as numbers); rendering follows the samples exactly: JSON-in-string
 for ``parameters`` and ``runMode``, camelCase, V2.0-only fields only on V2.0.
+
+Flowyard extensions (the FlowSpec options, :class:`FlowOptions`): ``timeZone``,
+``scheduleStartTime``/``scheduleEndTime`` (``yyyy-MM-dd HH:mm:ss`` wall time in
+``timeZone``), ``rerunMode``, ``failureStrategy``, ``instanceMode`` on the flow and
+``nodeId``, ``rerunMode`` on tasks. They are read when given and rendered only when
+they differ from the EnOS defaults, so EnOS exports look exactly as before.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from flowyard.api.envelope import V20
 from flowyard.api.wire import Reader, bad, to_date, to_str
 from flowyard.domain.flows import (
     TASK_TYPE_BY_NUMBER,
     Cycle,
+    FailureStrategy,
     Flow,
     FlowDefinition,
     FlowLink,
+    FlowOptions,
     FlowType,
+    InstanceMode,
     LinkRelation,
     Parameter,
+    RerunMode,
     RunMode,
     TaskDefinition,
     TaskLink,
     TaskRelation,
 )
 from flowyard.errors import InvalidParameterError
+
+_E = TypeVar("_E", bound=StrEnum)
+WALL_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def compact_json(value: Any) -> str:
@@ -111,6 +125,53 @@ def parse_task_type(value: Any, path: str) -> str:
     return text
 
 
+def parse_label(kind: type[_E], r: Reader, name: str) -> _E | None:
+    """An enum label (case-insensitive) or None when absent."""
+    value = r.opt_str(name)
+    if value is None or not value.strip():
+        return None
+    for member in kind:
+        if member.value.lower() == value.strip().lower():
+            return member
+    raise bad(r.at(name), f"must be one of {', '.join(m.value for m in kind)}")
+
+
+def parse_wall(r: Reader, name: str) -> datetime | None:
+    value = r.opt_str(name)
+    if value is None or not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.strip()).replace(tzinfo=None)
+    except ValueError:
+        raise bad(r.at(name), "must be a time yyyy-MM-dd HH:mm:ss") from None
+
+
+def parse_options(r: Reader) -> FlowOptions:
+    return FlowOptions(
+        time_zone=r.str("timeZone", ""),
+        schedule_start=parse_wall(r, "scheduleStartTime"),
+        schedule_end=parse_wall(r, "scheduleEndTime"),
+        rerun_mode=parse_label(RerunMode, r, "rerunMode") or RerunMode.ALLOWED,
+        failure_strategy=parse_label(FailureStrategy, r, "failureStrategy") or FailureStrategy.BREAK,
+        instance_mode=parse_label(InstanceMode, r, "instanceMode"),
+    )
+
+
+OPTION_KEYS = (
+    "timeZone",
+    "scheduleStartTime",
+    "scheduleEndTime",
+    "rerunMode",
+    "failureStrategy",
+    "instanceMode",
+)
+
+
+def parse_options_if_given(r: Reader) -> FlowOptions | None:
+    """For Save Flow: the options when the body names any of them (absent ones take defaults), else None."""
+    return parse_options(r) if any(r.has(key) for key in OPTION_KEYS) else None
+
+
 def parse_task(r: Reader) -> TaskDefinition:
     return TaskDefinition(
         name=r.str("name"),
@@ -129,6 +190,8 @@ def parse_task(r: Reader) -> TaskDefinition:
         wait_code=r.str("waitCode", ""),
         as_link=r.bool("asLink", False),
         run_mode=parse_run_mode(r.raw("runMode"), r.at("runMode")),
+        node_id=r.str("nodeId", ""),
+        rerun_mode=parse_label(RerunMode, r, "rerunMode"),
     )
 
 
@@ -181,6 +244,7 @@ def parse_definition(r: Reader, *, name: str | None = None) -> FlowDefinition:
         ),
         alert_to=r.str("alertTo", ""),
         app_id=r.str("appId", ""),
+        options=parse_options(r),
     )
 
 
@@ -228,6 +292,29 @@ def render_task(task: TaskDefinition, version: str) -> dict[str, Any]:
     }
     if version == V20:
         out["waitCode"] = task.wait_code
+    if task.node_id:
+        out["nodeId"] = task.node_id
+    if task.rerun_mode is not None:
+        out["rerunMode"] = str(task.rerun_mode)
+    return out
+
+
+def render_options(options: FlowOptions) -> dict[str, Any]:
+    """The non-default FlowOptions as EnOS-style keys ({} for a plain EnOS flow)."""
+    o = options
+    out: dict[str, Any] = {}
+    if o.time_zone:
+        out["timeZone"] = o.time_zone
+    if o.schedule_start is not None:
+        out["scheduleStartTime"] = o.schedule_start.strftime(WALL_FORMAT)
+    if o.schedule_end is not None:
+        out["scheduleEndTime"] = o.schedule_end.strftime(WALL_FORMAT)
+    if o.rerun_mode != RerunMode.ALLOWED:
+        out["rerunMode"] = str(o.rerun_mode)
+    if o.failure_strategy != FailureStrategy.BREAK:
+        out["failureStrategy"] = str(o.failure_strategy)
+    if o.instance_mode is not None:
+        out["instanceMode"] = str(o.instance_mode)
     return out
 
 
@@ -259,6 +346,7 @@ def render_definition(flow: Flow, version: str) -> dict[str, Any]:
     if version == V20:
         out["alertTo"] = d.alert_to
         out["appId"] = d.app_id
+    out.update(render_options(d.options))
     return out
 
 

@@ -10,8 +10,10 @@ reach this module; ``flowyard.api`` translates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import IntEnum, StrEnum
+
+from flowyard.domain.cron.zones import resolve_zone
 
 
 class Cycle(StrEnum):
@@ -26,6 +28,38 @@ class FlowType(IntEnum):
     MANUAL = 0
     PERIODIC = 1
     TEMPORARY = 2
+
+
+class RerunMode(StrEnum):
+    """FlowSpec ``rerunMode``: whether a task may run again after it ran.
+
+    For automatic retries ``Denied`` means none; ``Allowed`` and ``FailureAllowed`` retry as
+    configured (``FailureAllowed`` restricts manual reruns of successful tasks in DataWorks,
+    which Flowyard does not distinguish).
+    """
+
+    ALLOWED = "Allowed"
+    FAILURE_ALLOWED = "FailureAllowed"
+    DENIED = "Denied"
+
+
+class FailureStrategy(StrEnum):
+    """FlowSpec ``failureStrategy``: what a failed task does to its instance.
+
+    ``Break`` (EnOS behaviour): the instance fails at once and unstarted tasks are skipped.
+    ``Continue``: tasks not downstream of a failed task keep running; the instance ends FAIL
+    once nothing more can run.
+    """
+
+    BREAK = "Break"
+    CONTINUE = "Continue"
+
+
+class InstanceMode(StrEnum):
+    """FlowSpec ``instanceMode``: stored and round-tripped; Flowyard applies changes immediately."""
+
+    T_PLUS_1 = "T+1"
+    IMMEDIATELY = "Immediately"
 
 
 # Task types the export table numbers 0-6, and the string codes seen in samples.
@@ -84,6 +118,28 @@ class TaskDefinition:
     wait_code: str = ""
     as_link: bool = False
     run_mode: RunMode = field(default_factory=RunMode)
+    # The FlowSpec node id (DataWorks mints 1-19 digit strings; kept as text, never an int);
+    # "" for a task born in EnOS, whose node id is its task id.
+    node_id: str = ""
+    rerun_mode: RerunMode | None = None  # None: the flow's
+
+
+@dataclass(frozen=True, slots=True)
+class FlowOptions:
+    """Per-flow scheduling options that FlowSpec carries and EnOS has no field for.
+
+    ``time_zone`` is an IANA name or ``GMT+8`` ("" = the server's zone). ``schedule_start`` and
+    ``schedule_end`` are *wall-clock* times in that zone (naive datetimes, as FlowSpec writes
+    ``startTime``/``endTime``), so they keep their meaning when the zone is the server's;
+    :func:`schedule_window` turns them into instants. ``instance_mode`` is None when not stated.
+    """
+
+    time_zone: str = ""
+    schedule_start: datetime | None = None
+    schedule_end: datetime | None = None
+    rerun_mode: RerunMode = RerunMode.ALLOWED
+    failure_strategy: FailureStrategy = FailureStrategy.BREAK
+    instance_mode: InstanceMode | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +200,37 @@ class FlowDefinition:
     link_relations: tuple[LinkRelation, ...] = ()
     alert_to: str = ""
     app_id: str = ""
+    options: FlowOptions = FlowOptions()
 
     def task(self, name: str) -> TaskDefinition | None:
         return next((t for t in self.tasks if t.name == name), None)
+
+    def rerun_mode_of(self, task: TaskDefinition) -> RerunMode:
+        """The task's own rerun mode, else the flow's."""
+        return task.rerun_mode or self.options.rerun_mode
+
+
+def flow_zone(options: FlowOptions, server_zone: tzinfo) -> tzinfo:
+    """The zone the flow's cron and schedule window are read in: its own, else the server's."""
+    return resolve_zone(options.time_zone) if options.time_zone else server_zone
+
+
+def _instant(wall: datetime | None, zone: tzinfo) -> datetime | None:
+    if wall is None:
+        return None
+    try:
+        return wall.replace(tzinfo=zone).astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31 23:00 west of UTC: as good as unbounded
+        return None
+
+
+def schedule_window(options: FlowOptions, server_zone: tzinfo) -> tuple[datetime | None, datetime | None]:
+    """``(start, end)`` of the schedule as aware UTC instants; None = unbounded on that side.
+
+    A tick is due only when ``start <= tick <= end``.
+    """
+    zone = flow_zone(options, server_zone)
+    return _instant(options.schedule_start, zone), _instant(options.schedule_end, zone)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,11 @@ Decisions taken here (README, "Running flows"):
   it timed out). A lost attempt (its process vanished with a crash) counts as
   a failed attempt.
 - One task that ends FAIL/TIMEOUT marks the instance FAIL at once (EnOS
-  semantics); tasks already running finish, tasks not yet started are SKIP.
+  semantics, failure strategy ``Break``); tasks already running finish, tasks
+  not yet started are SKIP. With ``Continue`` (FlowSpec) tasks not downstream
+  of a failed task keep running; the instance ends FAIL once nothing more can
+  run, and the tasks cut off by the failure are then SKIP.
+- Rerun mode ``Denied`` means no automatic retries (:func:`retry_limit_of`).
 - One running instance per flow; later ones wait in trigger-time order.
 """
 
@@ -26,12 +30,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from flowyard.domain.flows import FailureStrategy, FlowDefinition, RerunMode, TaskDefinition
 from flowyard.domain.instances import InstanceRun, TaskRun
 from flowyard.domain.states import Status
 
 SATISFIED = frozenset({Status.SUCCESS, Status.SKIP})
 TASK_FAILED = frozenset({Status.FAIL, Status.TIMEOUT, Status.INTERNAL_ERROR})
 ACTIVE_INSTANCE = frozenset({Status.RUNNING, Status.WAIT})
+CUT_OFF = TASK_FAILED | {Status.CANCEL}
 
 
 class AttemptOutcome(StrEnum):
@@ -68,6 +74,27 @@ def decide_attempt_end(task: TaskRun, outcome: AttemptOutcome, detail: str, now:
     return TaskDecision(final, None, f"attempt {task.run_num} {outcome.value}{retries}: {detail}")
 
 
+def retry_limit_of(definition: FlowDefinition, task: TaskDefinition) -> int:
+    """The automatic retries a task instance gets: none under rerun mode ``Denied``."""
+    return 0 if definition.rerun_mode_of(task) == RerunMode.DENIED else task.retry_limit
+
+
+def cut_off(instance: InstanceRun) -> set[str]:
+    """INIT task instances that can never run: downstream of a failed or cancelled task."""
+    by_id = {t.id: t for t in instance.tasks}
+    blocked: set[str] = set()
+    changed = True
+    while changed:  # a fixed point; flows are small DAGs
+        changed = False
+        for t in instance.tasks:
+            if t.id in blocked or t.status != Status.INIT:
+                continue
+            if any(up in blocked or (up in by_id and by_id[up].status in CUT_OFF) for up in t.upstream):
+                blocked.add(t.id)
+                changed = True
+    return blocked
+
+
 def newly_ready(instance: InstanceRun) -> list[str]:
     """Task instances in INIT whose upstreams are all done; none once the instance has ended."""
     if instance.status != Status.RUNNING:
@@ -87,12 +114,19 @@ def to_skip(instance: InstanceRun) -> list[str]:
     return [t.id for t in instance.tasks if t.status in (Status.INIT, Status.READY)]
 
 
-def instance_outcome(instance: InstanceRun) -> Status | None:
+def instance_outcome(
+    instance: InstanceRun, failure_strategy: FailureStrategy = FailureStrategy.BREAK
+) -> Status | None:
     """The final status a RUNNING instance reaches now, or None while it is still going."""
     if instance.status != Status.RUNNING:
         return None
     if any(t.status in TASK_FAILED for t in instance.tasks):
-        return Status.FAIL
+        if failure_strategy == FailureStrategy.BREAK:
+            return Status.FAIL
+        blocked = cut_off(instance)
+        if all(t.status.final or t.id in blocked for t in instance.tasks):
+            return Status.FAIL
+        return None
     if all(t.status in SATISFIED for t in instance.tasks):
         return Status.SUCCESS
     if all(t.status.final for t in instance.tasks):  # some were cancelled

@@ -12,12 +12,14 @@ import re
 from collections import Counter
 
 from flowyard.domain.cron import CronError, parse_cron
+from flowyard.domain.cron.zones import resolve_zone
 from flowyard.domain.dag import find_cycle
 from flowyard.domain.flows import (
     CPU_RANGE,
     KNOWN_TASK_TYPES,
     MEMORY_RANGE,
     FlowDefinition,
+    FlowOptions,
     FlowType,
     RunMode,
     TaskDefinition,
@@ -25,6 +27,7 @@ from flowyard.domain.flows import (
 from flowyard.errors import InvalidParameterError
 
 MAX_NAME_LENGTH = 255
+MAX_NODE_ID_LENGTH = 64  # DataWorks mints up to 19 digits; hand-written specs use short names
 _CYCLE_GAP = re.compile(r"^(M|W|D|H|mi)-?\d{1,4}$")
 
 
@@ -98,6 +101,22 @@ def validate_task(task: TaskDefinition) -> None:
     if task.cron:
         validate_cron(task.cron)
     validate_run_mode(task.name, task.run_mode)
+    if len(task.node_id) > MAX_NODE_ID_LENGTH or task.node_id != task.node_id.strip():
+        raise _fail(f"task '{task.name}' nodeId must be at most {MAX_NODE_ID_LENGTH} characters, untrimmed")
+
+
+def validate_options(options: FlowOptions) -> None:
+    if options.time_zone:
+        try:
+            resolve_zone(options.time_zone)
+        except ValueError:
+            raise _fail(f"unknown time zone {options.time_zone!r}") from None
+    start, end = options.schedule_start, options.schedule_end
+    for label, value in (("start", start), ("end", end)):
+        if value is not None and value.tzinfo is not None:
+            raise _fail(f"schedule {label} must be a wall-clock time without a zone")
+    if start is not None and end is not None and end < start:
+        raise _fail(f"schedule end {end:%Y-%m-%d %H:%M:%S} is before its start {start:%Y-%m-%d %H:%M:%S}")
 
 
 def validate_cycle_gap(gap: str, where: str) -> None:
@@ -127,6 +146,11 @@ def validate_definition(definition: FlowDefinition) -> None:
         raise _fail(f"duplicate task names: {', '.join(duplicates)}")
     for task in definition.tasks:
         validate_task(task)
+    node_ids = Counter(task.node_id for task in definition.tasks if task.node_id)
+    dup_nodes = sorted(node for node, count in node_ids.items() if count > 1)
+    if dup_nodes:
+        raise _fail(f"duplicate nodeIds: {', '.join(dup_nodes)}")
+    validate_options(definition.options)
 
     known = set(names)
     edges: set[tuple[str, str]] = set()

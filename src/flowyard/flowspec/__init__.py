@@ -17,6 +17,7 @@ from flowyard.flowspec.layouts import Layout, LayoutInfo, detect_layout
 from flowyard.flowspec.model import (
     Edge,
     ExternalDependency,
+    InnerNode,
     NodeSpec,
     Strategy,
     Trigger,
@@ -31,6 +32,7 @@ __all__ = [
     "ExternalDependency",
     "FlowSpecDocument",
     "FlowSpecError",
+    "InnerNode",
     "Layout",
     "LayoutInfo",
     "NodeSpec",

@@ -6,12 +6,14 @@ Everything that knows a FlowSpec JSON key name for a modelled field is here, so 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from flowyard.flowspec.errors import FlowSpecError, join_path
 
 __all__ = [
+    "EXTENSION_KEY",
     "INT_FIELDS",
     "NODE_STRATEGY_KEYS",
     "TRIGGER_KEYS",
@@ -19,13 +21,19 @@ __all__ = [
     "WORKFLOW_STRATEGY_KEYS",
     "as_list",
     "as_obj",
+    "dump_extension",
     "get_int",
     "get_str",
     "is_ref",
+    "load_extension",
+    "read_extension",
     "read_fields",
     "ref_id",
     "resolve_ref",
 ]
+
+#: The key of Flowyard's own object on a workflow or node (unknown keys are ignored by DataWorks).
+EXTENSION_KEY = "flowyard"
 
 #: (model attribute, JSON key) pairs.
 TRIGGER_KEYS = (
@@ -115,6 +123,30 @@ def read_fields(obj: dict[str, Any], table: tuple[tuple[str, str], ...], path: s
         attr: get_int(obj, key, path) if attr in INT_FIELDS else get_str(obj, key, path)
         for attr, key in table
     }
+
+
+def dump_extension(value: dict[str, Any]) -> str | None:
+    """The canonical text of an extension object (sorted keys, compact); None for an empty one."""
+    if not value:
+        return None
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def load_extension(text: str | None) -> dict[str, Any]:
+    """The object of an extension text; ``{}`` for None."""
+    if text is None:
+        return {}
+    value = json.loads(text)
+    assert isinstance(value, dict)
+    return value
+
+
+def read_extension(obj: dict[str, Any], path: str) -> str | None:
+    """The ``flowyard`` object of ``obj`` as canonical text, or None."""
+    value = obj.get(EXTENSION_KEY)
+    if value is None:
+        return None
+    return dump_extension(as_obj(value, join_path(path, EXTENSION_KEY)))
 
 
 def is_ref(value: Any) -> bool:

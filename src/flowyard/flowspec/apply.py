@@ -15,7 +15,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from flowyard.flowspec.access import NODE_STRATEGY_KEYS, TRIGGER_KEYS, WORKFLOW_STRATEGY_KEYS, ref_id
+from flowyard.flowspec.access import (
+    EXTENSION_KEY,
+    NODE_STRATEGY_KEYS,
+    TRIGGER_KEYS,
+    WORKFLOW_STRATEGY_KEYS,
+    load_extension,
+    ref_id,
+)
 from flowyard.flowspec.convert import dependency_key, output_list_key, to_workflow
 from flowyard.flowspec.document import FlowSpecDocument
 from flowyard.flowspec.errors import FlowSpecError, join_path
@@ -43,6 +50,11 @@ def _set(obj: dict[str, Any], key: str, new: Any, old: Any) -> None:
         obj.pop(key, None)
     else:
         obj[key] = new
+
+
+def _write_extension(obj: dict[str, Any], new: str | None, old: str | None) -> None:
+    if new != old:
+        _set(obj, EXTENSION_KEY, load_extension(new) if new is not None else None, old)
 
 
 def _writable(parent: dict[str, Any], key: str, path: str) -> dict[str, Any]:
@@ -145,6 +157,7 @@ def _apply_node(raw: dict[str, Any], old: NodeSpec, new: NodeSpec, path: str, ve
     _write_trigger(raw, new.trigger, old.trigger, path)
     if new.outputs != old.outputs:
         _write_outputs(raw, new, version, path)
+    _write_extension(raw, new.extension, old.extension)
 
 
 def _new_node(node: NodeSpec) -> dict[str, Any]:
@@ -172,6 +185,8 @@ def _new_node(node: NodeSpec) -> dict[str, Any]:
         raw["name"] = node.name
     raw["inputs"] = {}
     raw["outputs"] = {"nodeOutputs": [_output_dict(data, node) for data in node.outputs]}
+    if node.extension is not None:
+        raw[EXTENSION_KEY] = load_extension(node.extension)
     return raw
 
 
@@ -252,6 +267,7 @@ def apply_workflow(doc: FlowSpecDocument, wf: WorkflowSpec) -> FlowSpecDocument:
             if mirrored:
                 _set(info.body, key, new, old)
     _write_trigger(workflow, wf.trigger, current.trigger, path)
+    _write_extension(workflow, wf.extension, current.extension)
     if wf.strategy != current.strategy:
         strategy = _writable(workflow, "strategy", path)
         for attr, key in WORKFLOW_STRATEGY_KEYS:
@@ -326,6 +342,8 @@ def new_document(wf: WorkflowSpec) -> FlowSpecDocument:
             {"data": wf.id, "artifactType": "NodeOutput", "refTableName": wf.name or wf.id, "isDefault": True}
         )
     workflow["outputs"] = {"nodeOutputs": outputs} if outputs else {}
+    if wf.extension is not None:
+        workflow[EXTENSION_KEY] = load_extension(wf.extension)
     workflow["nodes"] = [_new_node(node) for node in wf.nodes]
     workflow["dependencies"] = []
     _write_edges(workflow, "dependencies", wf)

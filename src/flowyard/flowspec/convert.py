@@ -24,6 +24,7 @@ from flowyard.flowspec.access import (
     get_int,
     get_str,
     is_ref,
+    read_extension,
     read_fields,
     ref_id,
     resolve_ref,
@@ -32,8 +33,10 @@ from flowyard.flowspec.document import FlowSpecDocument
 from flowyard.flowspec.errors import FlowSpecError, join_path
 from flowyard.flowspec.layouts import Layout, LayoutInfo, detect_layout, find_key
 from flowyard.flowspec.model import (
+    CONTAINER_KEYS,
     Edge,
     ExternalDependency,
+    InnerNode,
     NodeSpec,
     Strategy,
     Trigger,
@@ -99,6 +102,43 @@ def _read_outputs(node: dict[str, Any], path: str, version: str) -> tuple[str, .
     return tuple(result)
 
 
+def _command_of(node: dict[str, Any]) -> str | None:
+    script = node.get("script")
+    runtime = script.get("runtime") if isinstance(script, dict) else None
+    command = runtime.get("command") if isinstance(runtime, dict) else None
+    return command if isinstance(command, str) else None
+
+
+def read_inner_nodes(node: dict[str, Any], path: str) -> tuple[InnerNode, ...]:
+    """The nodes inside the control-flow payloads of ``node``, nested ones flattened (read-only)."""
+    parent = get_str(node, "id", path) or ""
+    found: list[InnerNode] = []
+    for key in CONTAINER_KEYS:
+        payload = node.get(key)
+        if not isinstance(payload, dict):
+            continue
+        key_path = join_path(path, key)
+        members = [
+            (join_path(join_path(key_path, "nodes"), i), n) for i, n in enumerate(payload.get("nodes") or [])
+        ]
+        if isinstance(payload.get("while"), dict):
+            members.append((join_path(key_path, "while"), payload["while"]))
+        for member_path, member in members:
+            if not isinstance(member, dict):
+                continue
+            found.append(
+                InnerNode(
+                    id=get_str(member, "id", member_path) or "",
+                    parent_id=parent,
+                    container=key,
+                    name=get_str(member, "name", member_path),
+                    command=_command_of(member),
+                )
+            )
+            found.extend(read_inner_nodes(member, member_path))
+    return tuple(found)
+
+
 def read_node(node: dict[str, Any], path: str, info: LayoutInfo, version: str) -> NodeSpec:
     """The modelled fields of one top-level node object."""
     node_id = get_str(node, "id", path)
@@ -131,6 +171,8 @@ def read_node(node: dict[str, Any], path: str, info: LayoutInfo, version: str) -
         strategy=strategy,
         trigger=read_trigger(node.get("trigger"), join_path(path, "trigger"), info),
         outputs=_read_outputs(node, path, version),
+        extension=read_extension(node, path),
+        inner_nodes=read_inner_nodes(node, path),
     )
 
 
@@ -250,4 +292,5 @@ def to_workflow(doc: FlowSpecDocument) -> WorkflowSpec:
         nodes=tuple(nodes),
         edges=edges,
         external=external,
+        extension=read_extension(wf, path),
     )

@@ -14,6 +14,11 @@ written back. Conventions:
   trigger's ``timezone``; interpreting them is the scheduler's job, not the format layer's.
 * ``rerun_interval_ms`` is milliseconds (spec §7.3); ``timeout`` is in ``timeout_unit``, hours when
   the unit is absent (spec §7.2).
+* ``extension`` is the ``flowyard`` object of a workflow or node (fields of the other face that
+  FlowSpec has no key for), held as canonical JSON text so that the model stays hashable;
+  ``None`` when the document has none.
+* Inner nodes of control-flow payloads are listed (:class:`InnerNode`) for visibility but not
+  modelled: they are never written, the preserved document keeps them verbatim.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ import re
 from dataclasses import dataclass, field
 
 __all__ = [
+    "CONTAINER_KEYS",
     "Edge",
     "ExternalDependency",
+    "InnerNode",
     "NodeSpec",
     "Strategy",
     "Trigger",
@@ -31,6 +38,9 @@ __all__ = [
     "WorkflowSpec",
     "is_dataworks_id",
 ]
+
+#: Keys of node payloads that hold inner nodes (``nodes``; do-while also its ``while`` end node).
+CONTAINER_KEYS = ("do-while", "doWhile", "for-each", "foreach", "combined", "subflow", "paiflow")
 
 _DATAWORKS_ID = re.compile(r"^[0-9]{1,19}$")
 
@@ -89,13 +99,28 @@ class Strategy:
 
 
 @dataclass(frozen=True)
+class InnerNode:
+    """A node inside a control-flow payload (do-while, for-each, combined, sub-flow …), read-only.
+
+    ``parent_id`` is the node whose payload (``container``, e.g. ``"do-while"``) holds it; nested
+    payloads are flattened, each inner node naming its direct parent.
+    """
+
+    id: str
+    parent_id: str
+    container: str
+    name: str | None = None
+    command: str | None = None
+
+
+@dataclass(frozen=True)
 class NodeSpec:
     """A top-level node of the workflow.
 
     ``command`` is ``script.runtime.command`` (``None`` for placeholder nodes without a script);
     ``outputs`` are the output strings (``outputs.nodeOutputs[].data``) other nodes depend on.
-    Inner nodes of control-flow payloads (``do-while``, ``for-each`` …) are not modelled here; they
-    stay in the preserved document.
+    Inner nodes of control-flow payloads (``do-while``, ``for-each`` …) are listed in
+    ``inner_nodes`` (not compared, never written); they stay verbatim in the preserved document.
     """
 
     id: str
@@ -108,6 +133,8 @@ class NodeSpec:
     strategy: Strategy = field(default_factory=Strategy)
     trigger: Trigger | None = None
     outputs: tuple[str, ...] = ()
+    extension: str | None = None
+    inner_nodes: tuple[InnerNode, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -158,6 +185,7 @@ class WorkflowSpec:
     nodes: tuple[NodeSpec, ...] = ()
     edges: tuple[Edge, ...] = ()
     external: tuple[ExternalDependency, ...] = ()
+    extension: str | None = None
 
     def node(self, node_id: str) -> NodeSpec:
         """The node with id ``node_id``; ``KeyError`` if there is none."""

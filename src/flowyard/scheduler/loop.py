@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from flowyard.clock import Clock
 from flowyard.domain import planning
 from flowyard.domain.cron import parse_cron
-from flowyard.domain.flows import Flow
+from flowyard.domain.flows import Flow, flow_zone, schedule_window
 from flowyard.domain.instances import InstanceRun
 from flowyard.domain.states import Status, check_transition
 from flowyard.domain.ticks import CatchUp, due_ticks, next_tick
@@ -240,16 +240,22 @@ class Scheduler:
             if cursor is None:  # just enabled: its first tick is the next one from now
                 cursor = now
             start_date = flow.definition.start_date
-            ticks = due_ticks(
-                cron, self._config.zone, cursor, now, self._config.catch_up, start_date=start_date
-            )
+            options = flow.definition.options
+            zone = flow_zone(options, self._config.zone)
+            start_at, end_at = schedule_window(options, self._config.zone)
+            floor = cursor if start_at is None else max(cursor, start_at - timedelta(microseconds=1))
+            ticks = due_ticks(cron, zone, floor, now, self._config.catch_up, start_date=start_date)
+            if end_at is not None:
+                ticks = [t for t in ticks if t <= end_at]
             for tick_at in ticks:
                 if self._runs.create_tick(flow, tick_at, now):
                     log.info("flow %s: tick %s", flow_id, tick_at.isoformat())
             # The cursor only ever moves to a fire time: Quartz chains each fire time from the previous
             # one, and around DST changes the chain depends on where it starts.
             new_cursor = max([cursor, *ticks])
-            upcoming = next_tick(cron, self._config.zone, new_cursor, start_date) or store.NEVER
+            upcoming = next_tick(cron, zone, max(new_cursor, floor), start_date)
+            if upcoming is None or (end_at is not None and upcoming > end_at):
+                upcoming = store.NEVER
             with transaction(self._sessions) as session:
                 store.set_schedule(session, flow_id, new_cursor, upcoming)
         with transaction(self._sessions, read_only=True) as session:
@@ -311,7 +317,7 @@ class Scheduler:
             store.update_task(session, task_id, status=Status.READY, updated_at=now)
             changed[task_id] = Status.READY
         status = record.status
-        outcome = planning.instance_outcome(run)
+        outcome = planning.instance_outcome(run, self._flow(record).definition.options.failure_strategy)
         if outcome is not None:
             check_transition("flow", status, outcome)
             status = outcome
@@ -419,7 +425,7 @@ class Scheduler:
                 task,
                 definition,
                 run_num=run_num,
-                zone=self._config.zone,
+                zone=flow_zone(self._flow(record).definition.options, self._config.zone),
                 now=now,
                 log_path=log_path,
                 work_root=self._config.work_dir,

@@ -14,6 +14,9 @@ not by name as the portable definition does. Decisions (README, "Save Flow"):
   absent keeps every edge whose ends survive.
 - A node id with the wrong prefix (``t_`` on a premise, as in the official
   Python sample) is accepted when the number names exactly one node.
+- ``options`` (FlowSpec time zone, schedule window, rerun mode, failure
+  strategy, instance mode) replace the flow's when given, else are kept;
+  tasks keep their FlowSpec node id and rerun mode through renames.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from flowyard.domain.flows import (
     Cycle,
     Flow,
     FlowLink,
+    FlowOptions,
     FlowType,
     LinkRelation,
     Parameter,
@@ -86,6 +90,7 @@ class SaveRequest:
     tasks: tuple[GraphTask, ...] | None
     flows: tuple[GraphFlowNode, ...] | None
     relations: tuple[GraphEdge, ...] | None
+    options: FlowOptions | None = None
 
 
 def _bad(message: str) -> InvalidParameterError:
@@ -237,6 +242,7 @@ def build_saved_flow(session: Session, stored: Flow, request: SaveRequest) -> Fl
             if p.is_virtual
         ),
         link_relations=tuple(link_relations),
+        options=request.options if request.options is not None else d.options,
     )
     return replace(
         stored,

@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from flowyard.domain.flows import Flow, FlowType, Parameter
+from flowyard.domain.flows import Flow, FlowType, Parameter, flow_zone
 from flowyard.domain.instances import (
     TriggerKind,
     business_date,
@@ -33,6 +33,7 @@ from flowyard.domain.instances import (
     task_instance_id,
 )
 from flowyard.domain.permissions import Caller, flow_rights, require_edit, require_unlocked, split_names
+from flowyard.domain.planning import retry_limit_of
 from flowyard.domain.states import Status, check_transition
 from flowyard.errors import InvalidParameterError, NoPrivilegeError, StateError
 from flowyard.services.flows import load_visible, rights_of
@@ -99,6 +100,7 @@ def build_instance(
     from_task_id: int | None = None,
 ) -> InstanceRecord:
     d = flow.definition
+    zone = flow_zone(d.options, zone)  # a FlowSpec workflow's own time zone sets its business dates
     chosen = selected_tasks(flow, from_task_id)
     ti_id = {
         name: task_instance_id(tid, suffix)
@@ -116,7 +118,7 @@ def build_instance(
             position=position,
             status=Status.INIT if task.name in chosen else Status.SKIP,
             run_num=0,
-            retry_limit=task.retry_limit,
+            retry_limit=retry_limit_of(d, task),
             retry_interval=task.retry_interval,
             priority=task.priority_level,
             next_attempt_at=None,

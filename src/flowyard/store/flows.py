@@ -9,21 +9,26 @@ gives back what was imported.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from flowyard.domain.flows import (
     Cycle,
+    FailureStrategy,
     Flow,
     FlowDefinition,
     FlowLink,
+    FlowOptions,
     FlowType,
+    InstanceMode,
     LinkRelation,
     Parameter,
     Placement,
+    RerunMode,
     ResolvedLink,
     RunMode,
     TaskDefinition,
@@ -93,6 +98,62 @@ def _load_run_mode(text: str) -> RunMode:
     )
 
 
+_WALL = "%Y-%m-%d %H:%M:%S"
+
+
+def dump_options(definition: FlowDefinition) -> str:
+    """``flows.options``: the non-default FlowOptions and per-task FlowSpec fields; ``{}`` = EnOS defaults."""
+    o = definition.options
+    raw: dict[str, Any] = {}
+    if o.time_zone:
+        raw["timeZone"] = o.time_zone
+    if o.schedule_start is not None:
+        raw["scheduleStart"] = o.schedule_start.strftime(_WALL)
+    if o.schedule_end is not None:
+        raw["scheduleEnd"] = o.schedule_end.strftime(_WALL)
+    if o.rerun_mode != RerunMode.ALLOWED:
+        raw["rerunMode"] = str(o.rerun_mode)
+    if o.failure_strategy != FailureStrategy.BREAK:
+        raw["failureStrategy"] = str(o.failure_strategy)
+    if o.instance_mode is not None:
+        raw["instanceMode"] = str(o.instance_mode)
+    tasks: dict[str, dict[str, str]] = {}
+    for task in definition.tasks:
+        entry = {"nodeId": task.node_id} if task.node_id else {}
+        if task.rerun_mode is not None:
+            entry["rerunMode"] = str(task.rerun_mode)
+        if entry:
+            tasks[task.name] = entry
+    if tasks:
+        raw["tasks"] = tasks
+    return json.dumps(raw, ensure_ascii=False, sort_keys=True)
+
+
+def load_options(
+    text: str, tasks: tuple[TaskDefinition, ...]
+) -> tuple[FlowOptions, tuple[TaskDefinition, ...]]:
+    """The inverse of :func:`dump_options`: the flow's options, and ``tasks`` with their FlowSpec fields."""
+    raw = json.loads(text or "{}")
+    start, end = raw.get("scheduleStart"), raw.get("scheduleEnd")
+    options = FlowOptions(
+        time_zone=raw.get("timeZone", ""),
+        schedule_start=datetime.strptime(start, _WALL) if start else None,
+        schedule_end=datetime.strptime(end, _WALL) if end else None,
+        rerun_mode=RerunMode(raw.get("rerunMode", RerunMode.ALLOWED)),
+        failure_strategy=FailureStrategy(raw.get("failureStrategy", FailureStrategy.BREAK)),
+        instance_mode=InstanceMode(raw["instanceMode"]) if raw.get("instanceMode") else None,
+    )
+    by_name: dict[str, dict[str, str]] = raw.get("tasks", {})
+    loaded = []
+    for task in tasks:
+        entry = by_name.get(task.name, {})
+        mode = entry.get("rerunMode")
+        loaded.append(
+            replace(task, node_id=entry.get("nodeId", ""), rerun_mode=RerunMode(mode) if mode else None)
+        )
+    return options, tuple(loaded)
+
+
 def _flow_columns(flow: Flow) -> dict[str, object]:
     d = flow.definition
     return {
@@ -112,6 +173,7 @@ def _flow_columns(flow: Flow) -> dict[str, object]:
         "visitors": d.visitors,
         "sync_type": d.sync_type,
         "start_date": d.start_date,
+        "options": dump_options(d),
         "active": flow.active,
         "locked": flow.locked,
         "entry": flow.entry,
@@ -267,6 +329,7 @@ def load_flow(session: Session, flow_id: int) -> Flow | None:
     link_relations = session.execute(
         select(m.LinkRelation).where(m.LinkRelation.flow_id == flow_id).order_by(m.LinkRelation.position)
     ).scalars()
+    options, task_definitions = load_options(row.options, tuple(_task_definition(t) for t in tasks))
     definition = FlowDefinition(
         name=row.name,
         cycle=Cycle(row.cycle),
@@ -280,7 +343,7 @@ def load_flow(session: Session, flow_id: int) -> Flow | None:
         sync_type=row.sync_type,
         desc=row.desc,
         start_date=row.start_date,
-        tasks=tuple(_task_definition(t) for t in tasks),
+        tasks=task_definitions,
         relations=tuple(
             TaskRelation(
                 source=names[r.source_task_id],
@@ -303,6 +366,7 @@ def load_flow(session: Session, flow_id: int) -> Flow | None:
         ),
         alert_to=row.alert_to,
         app_id=row.app_id,
+        options=options,
     )
     # Links are kept in one position order; present them flow links first, as the definition does.
     links.sort(key=lambda link: link.upstream_task_id is not None)

@@ -157,6 +157,8 @@ class Flow(Base):
     visitors: Mapped[str] = mapped_column(Text, default="")
     sync_type: Mapped[int] = mapped_column(Integer, default=1)
     start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # FlowOptions and per-task FlowSpec fields (node id, rerun mode) as one JSON object.
+    options: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     active: Mapped[int] = mapped_column(Integer, default=0)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     entry: Mapped[int] = mapped_column(Integer, default=1)

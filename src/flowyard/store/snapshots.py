@@ -11,13 +11,17 @@ from typing import Any
 
 from flowyard.domain.flows import (
     Cycle,
+    FailureStrategy,
     Flow,
     FlowDefinition,
     FlowLink,
+    FlowOptions,
     FlowType,
+    InstanceMode,
     LinkRelation,
     Parameter,
     Placement,
+    RerunMode,
     ResolvedLink,
     RunMode,
     TaskDefinition,
@@ -34,6 +38,32 @@ def _default(value: Any) -> Any:
 
 def dump_flow(flow: Flow) -> str:
     return json.dumps(asdict(flow), default=_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def _options(raw: dict[str, Any] | None) -> FlowOptions:
+    if raw is None:  # a snapshot written before FlowOptions existed
+        return FlowOptions()
+    start, end, mode = raw["schedule_start"], raw["schedule_end"], raw["instance_mode"]
+    return FlowOptions(
+        time_zone=raw["time_zone"],
+        schedule_start=datetime.fromisoformat(start) if start else None,
+        schedule_end=datetime.fromisoformat(end) if end else None,
+        rerun_mode=RerunMode(raw["rerun_mode"]),
+        failure_strategy=FailureStrategy(raw["failure_strategy"]),
+        instance_mode=InstanceMode(mode) if mode else None,
+    )
+
+
+def _task(raw: dict[str, Any]) -> TaskDefinition:
+    mode = raw.get("rerun_mode")
+    return TaskDefinition(
+        **{
+            **raw,
+            "run_mode": RunMode(**raw["run_mode"]),
+            "node_id": raw.get("node_id", ""),
+            "rerun_mode": RerunMode(mode) if mode else None,
+        }
+    )
 
 
 @lru_cache(maxsize=512)
@@ -54,13 +84,14 @@ def load_flow(text: str) -> Flow:
         sync_type=d["sync_type"],
         desc=d["desc"],
         start_date=date.fromisoformat(d["start_date"]) if d["start_date"] else None,
-        tasks=tuple(TaskDefinition(**{**t, "run_mode": RunMode(**t["run_mode"])}) for t in d["tasks"]),
+        tasks=tuple(_task(t) for t in d["tasks"]),
         relations=tuple(TaskRelation(**r) for r in d["relations"]),
         flow_links=tuple(FlowLink(**x) for x in d["flow_links"]),
         task_links=tuple(TaskLink(**x) for x in d["task_links"]),
         link_relations=tuple(LinkRelation(**x) for x in d["link_relations"]),
         alert_to=d["alert_to"],
         app_id=d["app_id"],
+        options=_options(d.get("options")),
     )
     return Flow(
         id=raw["id"],
