@@ -12,7 +12,14 @@ The time runs from the first trigger call until the last instance reports
 SUCCESS, polled every 100 ms (so the numbers include up to 100 ms of polling
 granularity; polling much faster measures the polling: a Get Flow Instance of
 a 200-task instance costs the one server process about 10 ms).
-Run: ``.venv/bin/python bench/bench_runs.py [--repeat 3]``.
+
+``--cluster redis`` (or ``amqp``) runs the same scenarios on a scaled-out
+deployment instead: ``flowyard api --no-auth``, one ``flowyard scheduler`` and
+two ``flowyard worker --concurrency 4`` on a scratch PostgreSQL database, with
+the Celery executor over that broker (see ``bench/_cluster.py``). Parallelism
+is again 8: two workers of 4 slots. After each scenario it prints where the
+time went, read from the attempt rows the processes wrote.
+Run: ``.venv/bin/python bench/bench_runs.py [--repeat 3] [--cluster [redis|amqp]]``.
 """
 
 from __future__ import annotations
@@ -28,20 +35,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from _cluster import BROKERS, Cluster, breakdown, free_port, print_breakdown, running_cluster
 
 from flowyard.client import FlowyardClient
 
 POLL = 0.1
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def task(name: str) -> dict[str, Any]:
@@ -84,18 +87,16 @@ def wait_success(client: FlowyardClient, instance_ids: list[str]) -> None:
             time.sleep(POLL)
 
 
-def measure(client: FlowyardClient, flow_ids: list[int]) -> float:
+def measure(client: FlowyardClient, flow_ids: list[int]) -> tuple[float, list[str]]:
     now = client.get_current_time()
     start = time.perf_counter()
     instances = [client.trigger_flow(flow_id, now) for flow_id in flow_ids]
     wait_success(client, instances)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, instances
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+@contextmanager
+def embedded_server() -> Iterator[FlowyardClient]:
     data_dir = Path(tempfile.mkdtemp(prefix="flowyard-bench-"))
     port = free_port()
     server = subprocess.Popen(
@@ -123,31 +124,75 @@ def main() -> None:
                 time.sleep(0.05)
         creds = json.loads((data_dir / "credentials.json").read_text())
         with FlowyardClient(creds["url"], creds["orgId"], creds["userId"], timeout=60) as client:
-            root = client.list_directories()[0]["key"]
-            serial = iter(range(10**6))
-
-            def new_flows(definition: dict[str, Any], count: int) -> list[int]:
-                return [
-                    client.import_flow(definition, flow_name=f"bench-{next(serial)}", dir_id=root)
-                    for _ in range(count)
-                ]
-
-            scenarios: list[tuple[str, Callable[[], list[int]], float]] = [
-                ("chain of 100 true tasks", lambda: new_flows(chain(100), 1), 2.0),
-                ("fan-out 1 -> 200 -> 1, parallelism 8", lambda: new_flows(fan(200), 1), 3.0),
-                ("50 one-task flows at once", lambda: new_flows(chain(1), 50), 3.0),
-            ]
-            for label, make, target in scenarios:
-                # A new flow each round: the 1-minute repeat rule forbids re-triggering one.
-                times = [measure(client, make()) for _ in range(args.repeat)]
-                print(
-                    f"{label:<40} median {statistics.median(times):6.2f} s   best {min(times):6.2f} s"
-                    f"   (target < {target:.0f} s, n={len(times)})",
-                    flush=True,
-                )
+            yield client
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+
+
+@contextmanager
+def cluster_client(cluster: Cluster) -> Iterator[FlowyardClient]:
+    with FlowyardClient.from_credentials(
+        cluster.root / "api" / "credentials.json", url=cluster.api_url, timeout=60
+    ) as client:
+        yield client
+
+
+def run_scenarios(
+    client: FlowyardClient, repeat: int, explain: Callable[[list[str]], None] | None = None
+) -> None:
+    root = client.list_directories()[0]["key"]
+    serial = iter(range(10**6))
+
+    def new_flows(definition: dict[str, Any], count: int) -> list[int]:
+        return [
+            client.import_flow(definition, flow_name=f"bench-{next(serial)}", dir_id=root)
+            for _ in range(count)
+        ]
+
+    scenarios: list[tuple[str, Callable[[], list[int]], float]] = [
+        ("chain of 100 true tasks", lambda: new_flows(chain(100), 1), 2.0),
+        ("fan-out 1 -> 200 -> 1, parallelism 8", lambda: new_flows(fan(200), 1), 3.0),
+        ("50 one-task flows at once", lambda: new_flows(chain(1), 50), 3.0),
+    ]
+    for label, make, target in scenarios:
+        # A new flow each round: the 1-minute repeat rule forbids re-triggering one.
+        runs = [measure(client, make()) for _ in range(repeat)]
+        times = [t for t, _ in runs]
+        print(
+            f"{label:<40} median {statistics.median(times):6.2f} s   best {min(times):6.2f} s"
+            f"   (target < {target:.0f} s, n={len(times)})   runs: {', '.join(f'{t:.2f}' for t in times)}",
+            flush=True,
+        )
+        if explain is not None:
+            explain([i for _, instances in runs for i in instances])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--cluster",
+        nargs="?",
+        const="redis",
+        choices=sorted(BROKERS),
+        help="run on api + scheduler + 2 Celery workers on PostgreSQL, over this broker (default redis)",
+    )
+    args = parser.parse_args()
+    if args.cluster is None:
+        with embedded_server() as client:
+            run_scenarios(client, args.repeat)
+        return
+    with (
+        running_cluster(args.cluster, workers=2, concurrency=4) as cluster,
+        cluster_client(cluster) as client,
+    ):
+        database_url = cluster.database_url
+        run_scenarios(
+            client, args.repeat, lambda instances: print_breakdown(breakdown(database_url, instances))
+        )
 
 
 if __name__ == "__main__":
