@@ -107,10 +107,10 @@ def test_resend_backs_off_and_cancel_wins_over_a_late_claim(sessions: sessionmak
     with transaction(sessions) as session:
         assert attempts.to_resend(session, T0 + timedelta(seconds=1), 60) == []
         assert [u.id for u in attempts.to_resend(session, T0 + timedelta(seconds=5), 60)] == ["t1#1"]
-        attempts.mark_sent(session, "t1#1", T0 + timedelta(seconds=5))
+        attempts.mark_sent(session, ["t1#1"], T0 + timedelta(seconds=5))
         assert attempts.to_resend(session, T0 + timedelta(seconds=64), 60) == []
         assert len(attempts.to_resend(session, T0 + timedelta(seconds=65), 60)) == 1
-        attempts.mark_sent(session, "t1#1", T0 + timedelta(seconds=65))
+        attempts.mark_sent(session, ["t1#1"], T0 + timedelta(seconds=65))
         assert attempts.to_resend(session, T0 + timedelta(seconds=184), 60) == []  # doubled: 120 s
         assert attempts.cancel_queued(session, "t1#1", T0 + timedelta(seconds=70))
         assert attempts.claim(session, "t1#1", "w1", T0 + timedelta(seconds=71)) is None

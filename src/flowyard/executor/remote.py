@@ -31,7 +31,8 @@ log = logging.getLogger("flowyard.executor.remote")
 
 UNLIMITED_CPU = 1e9
 BROKER_BACKOFF_SECONDS = 1.0
-RESULT_POLL_SECONDS = 0.1  # workers admit by their own capacity; the scheduler never holds work back
+RESULT_POLL_SECONDS = 0.1
+PUBLISH_BATCH = 200  # workers admit by their own capacity; the scheduler never holds work back
 
 
 class CeleryExecutor:
@@ -162,28 +163,51 @@ class CeleryExecutor:
         return count
 
     def _publish_loop(self) -> None:
+        """Publish what the outbox holds, then record every publish of the batch in one commit."""
         while True:
-            item = self._outbox.get()
-            if item is None:
+            batch = self._take_batch()
+            if batch is None:
                 return
-            attempt_id, resource = item
-            with self._lock:
-                self._pending.discard(attempt_id)
-            try:
-                self._app.send_task(
-                    RUN_ATTEMPT, args=[attempt_id], queue=queue_name(self._prefix, resource), retry=False
-                )
-            except Exception as error:  # broker down: the rows stay queued and are published again later
-                dropped = self._drop_outbox()
-                log.warning(
-                    "broker unavailable (%s); %d attempts wait to be published again", error, dropped + 1
-                )
-                time.sleep(BROKER_BACKOFF_SECONDS)
+            sent: list[str] = []
+            for attempt_id, resource in batch:
+                try:
+                    self._app.send_task(
+                        RUN_ATTEMPT, args=[attempt_id], queue=queue_name(self._prefix, resource), retry=False
+                    )
+                except Exception as error:  # broker down: the rows stay queued and are published again
+                    dropped = self._drop_outbox() + len(batch) - len(sent)
+                    log.warning(
+                        "broker unavailable (%s); %d attempts wait to be published again", error, dropped
+                    )
+                    time.sleep(BROKER_BACKOFF_SECONDS)
+                    break
+                sent.append(attempt_id)
+            if not sent:
                 continue
             try:
                 with transaction(self._sessions) as session:
-                    store.mark_sent(session, attempt_id, self._clock.now())
+                    store.mark_sent(session, sent, self._clock.now())
             except Exception:
-                log.exception("could not record that attempt %s was published", attempt_id)
+                log.exception("could not record that %d attempts were published", len(sent))
             if self._on_published is not None:
                 self._on_published()
+
+    def _take_batch(self, limit: int = PUBLISH_BATCH) -> list[tuple[str, str]] | None:
+        """The next items (waiting for the first); None once shut down."""
+        item = self._outbox.get()
+        batch: list[tuple[str, str]] = []
+        while item is not None:
+            batch.append(item)
+            if len(batch) >= limit:
+                break
+            try:
+                item = self._outbox.get_nowait()
+            except queue.Empty:
+                break
+        else:
+            if not batch:
+                return None
+            self._outbox.put(None)  # shut down after this batch
+        with self._lock:
+            self._pending.difference_update(attempt_id for attempt_id, _ in batch)
+        return batch

@@ -34,6 +34,7 @@ from flowyard.store import attempts as attempt_store
 from flowyard.store import logs as log_store
 from flowyard.store import workers as worker_store
 from flowyard.store.db import transaction
+from flowyard.store.notify import RESULTS, notify
 
 log = logging.getLogger("flowyard.worker")
 
@@ -204,6 +205,7 @@ class WorkerRuntime:
                             message=result.message,
                             now=result.ended_at,
                         )
+                        notify(session, RESULTS)  # the leading scheduler records it at once
                     shipper.shipped(tail)
                 if not accepted:
                     log.warning("attempt %s was declared lost before it ended here", result.attempt_id)

@@ -27,6 +27,7 @@ from flowyard.scheduler.loop import Scheduler, SchedulerConfig
 from flowyard.services.runs import RunService
 from flowyard.services.task_logs import DatabaseLogs, FileLogs, TaskLogs
 from flowyard.settings import Settings
+from flowyard.store.notify import RESULTS, WORK, Listener, is_postgres
 
 
 class ConfigurationError(InvalidParameterError):
@@ -86,6 +87,8 @@ def make_scheduler(
             queue_prefix=settings.queue_prefix,
             requeue_after=timedelta(seconds=settings.requeue_seconds),
             on_result=on_result,
+            # With LISTEN/NOTIFY a result wakes the scheduler at once; the poll is only a fallback.
+            poll_seconds=1.0 if is_postgres(settings.resolved_database_url) else 0.1,
         )
     else:
         capacity = settings.executor_cpu or 2.0 * (os.cpu_count() or 1)
@@ -100,5 +103,10 @@ def make_scheduler(
     )
     scheduler = Scheduler(sessions, runs, executor, clock, config)
     runs.set_wake(scheduler.wake)
+    if is_postgres(settings.resolved_database_url):  # triggers and results from other processes
+        wake = {WORK: scheduler.wake, RESULTS: scheduler.attempt_ended}
+        scheduler.companions.append(
+            Listener(settings.resolved_database_url, wake, lambda channel: wake[channel]())
+        )
     scheduler.recover(clock.now())
     return scheduler

@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,6 +59,12 @@ class SchedulerConfig:
     lost_after: timedelta = timedelta(seconds=30)
 
 
+class Companion(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass
 class _Running:
     attempts: dict[str, str] = field(default_factory=dict)  # attempt id -> task instance id
@@ -88,6 +95,7 @@ class Scheduler:
         self._beat_due = datetime.min.replace(tzinfo=UTC)
         self.last_step_at: datetime | None = None
         self.metrics = SchedulerMetrics()
+        self.companions: list[Companion] = []  # threads that live and die with the loop (listeners)
 
     # --- the thread -------------------------------------------------------------------------------
 
@@ -103,8 +111,12 @@ class Scheduler:
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="flowyard-scheduler", daemon=True)
         self._thread.start()
+        for companion in self.companions:
+            companion.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        for companion in self.companions:
+            companion.stop()
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
@@ -458,9 +470,9 @@ class Scheduler:
     def collect(self, now: datetime) -> None:
         """Record attempts that ended."""
         for result in self._executor.results(0.0):
-            self.record_result(result, now)
+            self.record_result(result, now, wake=False)  # this step goes on to advance anyway
 
-    def record_result(self, result: AttemptResult, now: datetime) -> None:
+    def record_result(self, result: AttemptResult, now: datetime, *, wake: bool = True) -> None:
         outcome = planning.AttemptOutcome(result.outcome.value)
         with transaction(self._sessions) as session:
             if not store.finish_attempt(
@@ -489,7 +501,8 @@ class Scheduler:
                 updated_at=now,
                 message=decision.message,
             )
-        self.attempt_ended()
+        if wake:
+            self.attempt_ended()
 
     # --- liveness of attempts ---------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from flowyard.services.task_logs import FileLogs, TaskLogs
 from flowyard.store import instances as store
 from flowyard.store.db import transaction
 from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
+from flowyard.store.notify import WORK, notify
 from flowyard.store.snapshots import dump_flow
 
 REPEAT_MESSAGE = (
@@ -234,6 +235,7 @@ class RunService:
                     store.insert(session, record)
             except IntegrityError:  # the same id created concurrently
                 raise InvalidParameterError(REPEAT_MESSAGE) from None
+            notify(session, WORK)  # schedulers in other processes look at once
         self._wake()
         return instance_id
 
@@ -296,6 +298,7 @@ class RunService:
                         ended_at=now,
                         message="cancelled",
                     )
+            notify(session, WORK)
         self._wake()
 
     def get(self, caller: Caller, instance_id: str) -> InstanceRecord:

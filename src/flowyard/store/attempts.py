@@ -83,10 +83,10 @@ def add_queued(
     session.flush()
 
 
-def mark_sent(session: Session, attempt_id: str, now: datetime) -> None:
+def mark_sent(session: Session, attempt_ids: list[str], now: datetime) -> None:
     session.execute(
         update(ATTEMPTS)
-        .where(ATTEMPTS.c.id == attempt_id, ATTEMPTS.c.state == QUEUED)
+        .where(ATTEMPTS.c.id.in_(attempt_ids), ATTEMPTS.c.state == QUEUED)
         .values(sent_at=now, send_count=ATTEMPTS.c.send_count + 1)
     )
 
