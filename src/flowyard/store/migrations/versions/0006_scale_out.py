@@ -59,6 +59,13 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_scheduler_leases")),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        # List Flow Instances is answered from covering indexes (index-only scans), which stay fast
+        # only while the visibility map is current: vacuum this insert-mostly table often.
+        op.execute(
+            "ALTER TABLE flow_instances SET (autovacuum_vacuum_insert_scale_factor = 0.01, "
+            "autovacuum_analyze_scale_factor = 0.02)"
+        )
     op.create_table(
         "workers",
         sa.Column("name", sa.String(length=128), nullable=False),
@@ -73,6 +80,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "ALTER TABLE flow_instances RESET (autovacuum_vacuum_insert_scale_factor, "
+            "autovacuum_analyze_scale_factor)"
+        )
     op.drop_table("workers")
     op.drop_table("scheduler_leases")
     with op.batch_alter_table("task_log_chunks", schema=None) as batch_op:
