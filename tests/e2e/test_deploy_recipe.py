@@ -61,6 +61,46 @@ def test_the_cluster_recipe_runs_a_flow(tmp_path: Path) -> None:
             (task,) = json.loads(result["graph"])["tasks"]
             log = client.get_task_instance_log(str(task["taskInstId"]))
             assert "hello from worker-" in log  # run by a worker, read through the API from the database
+
+            # `flowyard logs --follow` shows a worker's output while the task runs, then its end.
+            gate = tmp_path / "gate"
+            slow = client.import_flow(
+                flow(
+                    "slow",
+                    f"echo first-$((20+1)); while [ ! -e {gate} ]; do sleep 0.1; done; echo second-$((20+1))",
+                ),
+                flow_name="slow",
+                dir_id=root,
+            )
+            instance = client.trigger_flow(slow, client.get_current_time())
+            task_id = wait_for(
+                "the slow task to run",
+                lambda: next(
+                    (
+                        str(t["taskInstId"])
+                        for t in json.loads(client.get_flow_instance(instance)["graph"])["tasks"]
+                        if t["status"] == "RUNNING"
+                    ),
+                    None,
+                ),
+                30,
+            )
+            follower = subprocess.Popen(
+                [sys.executable, "-m", "flowyard", "logs", task_id, "--follow", "--credentials", str(creds)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            assert follower.stdout is not None
+            seen = ""
+            while "first-21" not in seen:  # shipped by the worker's heartbeat while the task waits
+                line = follower.stdout.readline()
+                assert line, "the follower ended before the first line arrived"
+                seen += line
+            gate.touch()
+            out, err = follower.communicate(timeout=60)
+            assert follower.returncode == 0, err
+            assert "second-21" in out and "finished: SUCCESS" in err
     finally:
         pids = tmp_path / "cluster" / "pids"
         if pids.exists():
