@@ -30,7 +30,7 @@ import pytest
 
 from flowyard.client import FlowyardClient
 from tests.conftest import create_pg_database, drop_pg_database, postgres_unavailable
-from tests.e2e.test_crash_recovery import FINAL, flow, wait_for
+from tests.e2e.test_crash_recovery import FINAL, flow, processes_of, wait_for
 from tests.e2e.test_server_process import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -294,8 +294,17 @@ def test_two_schedulers_two_workers_survive_kills_and_a_broker_outage(
             30,
         )
         victim = Counter(owner for (owner,) in running).most_common(1)[0][0]
+        doomed = [
+            attempt_id
+            for (attempt_id,) in db_rows(
+                database_url, "SELECT id FROM task_attempts WHERE state = 'running' AND owner = %s", victim
+            )
+        ]
+        assert doomed and all(processes_of(a) for a in doomed)
         killed_at = time.monotonic()
         nodes.kill(victim)
+        # Its guard kills the task processes at once: nothing runs beside the retries to come.
+        wait_for("the dead worker's tasks to be killed", lambda: not any(processes_of(a) for a in doomed), 5)
         for instance in slow_instances:
             done = wait_for(
                 "slow instances",

@@ -92,8 +92,10 @@ class LocalExecutor:
         total_cpu: float | None = None,
         kill_grace_seconds: float = 5.0,
         on_result: Callable[[AttemptResult], None] | None = None,
+        on_spawn: Callable[[int], None] | None = None,
     ) -> None:
         self._clock = clock
+        self._on_spawn = on_spawn  # told each task's process group id (= its pid) when it starts
         self._total_cpu = float(total_cpu if total_cpu is not None else (os.cpu_count() or 1))
         self._grace = kill_grace_seconds
         self._on_result = on_result
@@ -149,6 +151,8 @@ class LocalExecutor:
         if proc is None:
             self._hand_over(attempt, Outcome.SUCCESS, "noop: nothing to run")
             return
+        if self._on_spawn is not None:
+            self._on_spawn(proc.pid)
         pidfd = process.open_pidfd(proc.pid) if self._waiter.can_watch else None
         with self._lock:
             attempt.proc = proc

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from flowyard.clock import Clock
 from flowyard.executor.base import AttemptResult, ExecutorFullError
 from flowyard.executor.codec import decode_spec
+from flowyard.executor.guard import Guard
 from flowyard.executor.local import LocalExecutor
 from flowyard.scheduler.recovery import kill_orphans
 from flowyard.store import attempts as attempt_store
@@ -106,7 +107,10 @@ class WorkerRuntime:
         self._waiters: dict[str, _Waiter] = {}
         self._shippers: dict[str, _LogShipper] = {}
         self._ship_lock = threading.Lock()  # one take → commit → shipped sequence at a time
-        self._executor = LocalExecutor(clock, total_cpu=cpu, on_result=self._on_result)
+        self._guard = Guard()  # kills this worker's tasks if the worker dies (kill -9 included)
+        self._executor = LocalExecutor(
+            clock, total_cpu=cpu, on_result=self._on_result, on_spawn=self._guard.add
+        )
         self._stop = threading.Event()
         self._beat_thread = threading.Thread(target=self._beat_loop, name="flowyard-heartbeat", daemon=True)
 
@@ -139,6 +143,7 @@ class WorkerRuntime:
     def stop(self) -> None:
         """Kill what still runs (reported CANCELLED... as the scheduler sees it: ended) and stop beating."""
         self._executor.shutdown(kill=True)
+        self._guard.close()
         self._stop.set()
         self._beat_thread.join(self._interval + 5)
 
@@ -179,6 +184,8 @@ class WorkerRuntime:
         return result.outcome.value
 
     def _on_result(self, result: AttemptResult) -> None:
+        if result.pid is not None:
+            self._guard.remove(result.pid)
         with self._lock:
             waiter = self._waiters.get(result.attempt_id)
             self._lock.notify_all()
