@@ -139,6 +139,33 @@ def test_save_flow_edits_the_graph(api: Api) -> None:
     assert [(t["x"], t["y"]) for t in graph["tasks"]] == [(0.1, 0.2), (0.3, 0.4)]
 
 
+def test_save_flow_sets_the_flowspec_options_or_keeps_them(api: Api) -> None:
+    flow_id = api.import_flow(simple_flow("a", timeZone="Asia/Tokyo", failureStrategy="Continue"), "opts")
+    graph = json.loads(api.ok("GET", "flows", "get", flowId=flow_id)["graph"])
+    body = {
+        "id": str(flow_id),
+        "type": 1,
+        "name": "opts",
+        "freq": "0 0 2 * * ? *",
+        "cycle": "D",
+        "alertMode": 0,
+        "owners": "admin",
+        "active": 0,
+        "tasks": [{"taskName": "a", "taskId": graph["tasks"][0]["taskId"]}],
+        "flows": [],
+        "relations": [],
+    }
+    api.ok("POST", "flows", "save", body)  # no option key: the options stay
+    exported = api.ok("GET", "flows", "export", flowId=flow_id)
+    assert exported["timeZone"] == "Asia/Tokyo" and exported["failureStrategy"] == "Continue"
+    api.ok("POST", "flows", "save", {**body, "timeZone": "Europe/Berlin", "rerunMode": "Denied"})
+    exported = api.ok("GET", "flows", "export", flowId=flow_id)
+    assert exported["timeZone"] == "Europe/Berlin" and exported["rerunMode"] == "Denied"
+    assert "failureStrategy" not in exported  # options are replaced as a whole: back to the default Break
+    bad = api.call("POST", "flows", "save", {**body, "timeZone": "Mars/Olympus"})
+    assert bad["code"] == 62102 and "Mars/Olympus" in bad["msg"]
+
+
 def test_save_refuses_unknown_task_and_cycles(api: Api) -> None:
     flow_id = api.import_flow(simple_flow("a", "b"), "f")
     graph = json.loads(api.ok("GET", "flows", "get", flowId=flow_id)["graph"])

@@ -10,6 +10,7 @@ from flowyard.api.flow_codec import (
     compact_json,
     parse_cycle,
     parse_flow_type,
+    parse_options_if_given,
     parse_parameters,
     render_parameters,
 )
@@ -151,6 +152,7 @@ def parse_save(body: Reader) -> SaveRequest:
         else parse_parameters(body.raw("parameters"), body.at("parameters")),
         desc=body.opt_str("desc"),
         queue=body.opt_str("queue"),
+        options=parse_options_if_given(body),
         tasks=None
         if tasks is None
         else tuple(
