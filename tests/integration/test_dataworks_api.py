@@ -394,3 +394,28 @@ def test_list_paging_limits_are_accepted(dw: DataWorks) -> None:
     project = dw.credentials.project_id
     last = dw.ok("ListWorkflowDefinitions", ProjectId=project, PageNumber=2**31 - 1, PageSize=100)
     assert last["PagingInfo"]["WorkflowDefinitions"] == [] and last["PagingInfo"]["PageSize"] == 100
+
+
+def test_a_node_renamed_in_dataworks_keeps_its_task_id(dw: DataWorks) -> None:
+    project = dw.credentials.project_id
+    assert _import(dw, json.dumps(SHELL_SPEC))["Status"] == "Success"
+    flow_id = dw.ok("GetWorkflowDefinition", ProjectId=project, Id="700001")["WorkflowDefinition"][
+        "WorkflowId"
+    ]
+    before = dw.client.app.state.ctx.flows.view(_admin(dw), flow_id).flow  # type: ignore[attr-defined]
+    renamed = json.loads(json.dumps(SHELL_SPEC))
+    renamed["spec"]["workflows"][0]["nodes"][0]["name"] = "hello_renamed"
+    renamed["spec"]["workflows"][0]["nodes"].append(
+        {
+            "id": "700009",
+            "name": "hello",
+            "script": {"content": "echo new", "runtime": {"command": "DIDE_SHELL"}},
+        }
+    )
+    assert _import(dw, json.dumps(renamed))["Status"] == "Success"
+    after = dw.client.app.state.ctx.flows.view(_admin(dw), flow_id).flow  # type: ignore[attr-defined]
+    ids = dict(zip((t.name for t in after.definition.tasks), after.task_ids, strict=True))
+    old = dict(zip((t.name for t in before.definition.tasks), before.task_ids, strict=True))
+    assert ids["hello_renamed"] == old["hello"]  # matched by node id 700002, not by name
+    assert ids["sql"] == old["sql"]
+    assert ids["hello"] not in old.values()  # the new node named "hello" is a new task

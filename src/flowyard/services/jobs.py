@@ -354,7 +354,12 @@ class WorkflowSpecService:
             flow_store.insert_flow(session, flow)
         else:
             old_ids = dict(zip((t.name for t in stored.definition.tasks), stored.task_ids, strict=True))
-            task_ids = self._task_ids(session, definition.tasks, old_ids)
+            by_node = {
+                t.node_id: tid
+                for t, tid in zip(stored.definition.tasks, stored.task_ids, strict=True)
+                if t.node_id
+            }
+            task_ids = self._task_ids(session, definition.tasks, old_ids, by_node)
             removed = set(stored.task_ids) - set(task_ids)
             users = [d for d in flow_store.task_dependents(session, removed) if d[0] != stored.id]
             if users:
@@ -380,18 +385,26 @@ class WorkflowSpecService:
 
     @staticmethod
     def _task_ids(
-        session: Session, tasks: tuple[TaskDefinition, ...], old: dict[str, int]
+        session: Session,
+        tasks: tuple[TaskDefinition, ...],
+        old: dict[str, int],
+        by_node: dict[str, int] | None = None,
     ) -> tuple[int, ...]:
+        """Task ids for an import: a node keeps its task id by node id first (a node renamed in
+        DataWorks stays the same task), then by name; anything else gets a new id."""
+        by_node = by_node or {}
         ids: list[int] = []
+        used: set[int] = set()
         for task in tasks:
-            name = task.name
-            ids.append(
-                old[name]
-                if name in old
-                else counters.allocate(
+            known = by_node.get(task.node_id) if task.node_id else None
+            if known is None or known in used:
+                known = old.get(task.name)
+            if known is None or known in used:
+                known = counters.allocate(
                     session, counters.TASK_IDS, lambda n: flow_store.task_id_taken(session, n)
                 )
-            )
+            used.add(known)
+            ids.append(known)
         return tuple(ids)
 
     # --- reading and deleting --------------------------------------------------
