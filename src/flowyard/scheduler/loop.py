@@ -95,6 +95,7 @@ class Scheduler:
         self._beat_due = datetime.min.replace(tzinfo=UTC)
         self.last_step_at: datetime | None = None
         self.metrics = SchedulerMetrics()
+        self._unrecorded: list[AttemptResult] = []
         self.companions: list[Companion] = []  # threads that live and die with the loop (listeners)
 
     # --- the thread -------------------------------------------------------------------------------
@@ -468,41 +469,53 @@ class Scheduler:
             store.update_task(session, task_instance_id, status=Status.READY, run_num=run_num, updated_at=now)
 
     def collect(self, now: datetime) -> None:
-        """Record attempts that ended."""
-        for result in self._executor.results(0.0):
-            self.record_result(result, now, wake=False)  # this step goes on to advance anyway
-
-    def record_result(self, result: AttemptResult, now: datetime, *, wake: bool = True) -> None:
-        outcome = planning.AttemptOutcome(result.outcome.value)
+        """Record attempts that ended, all in one transaction (each in its own savepoint)."""
+        results = self._unrecorded + self._executor.results(0.0)
+        if not results:
+            return
+        self._unrecorded = results  # kept until committed: a database hiccup must not lose them
         with transaction(self._sessions) as session:
-            if not store.finish_attempt(
-                session,
-                result.attempt_id,
-                outcome=outcome.value,
-                exit_code=result.exit_code,
-                message=result.message,
-                now=result.ended_at,
-            ):
-                return  # reported before: nothing to do twice
-            task = store.get_task(session, result.task_instance_id)
-            if task is None or task.status != Status.RUNNING:
-                return
-            self.metrics.observe(result)
-            decision = planning.decide_attempt_end(task.run(), outcome, result.message, now)
-            check_transition("task", task.status, decision.status)
-            store.update_task(
-                session,
-                task.id,
-                status=decision.status,
-                next_attempt_at=decision.next_attempt_at,
-                exit_code=result.exit_code,
-                is_timeout=outcome == planning.AttemptOutcome.TIMEOUT,
-                ended_at=None if decision.status == Status.READY else result.ended_at,
-                updated_at=now,
-                message=decision.message,
-            )
-        if wake:
-            self.attempt_ended()
+            for result in results:
+                try:
+                    with session.begin_nested():
+                        self._record(session, result, now)
+                except FlowyardError:  # one bad row must not hold the others back
+                    log.exception("could not record attempt %s", result.attempt_id)
+        self._unrecorded = []
+
+    def record_result(self, result: AttemptResult, now: datetime) -> None:
+        with transaction(self._sessions) as session:
+            self._record(session, result, now)
+        self.attempt_ended()
+
+    def _record(self, session: Session, result: AttemptResult, now: datetime) -> None:
+        outcome = planning.AttemptOutcome(result.outcome.value)
+        if not store.finish_attempt(
+            session,
+            result.attempt_id,
+            outcome=outcome.value,
+            exit_code=result.exit_code,
+            message=result.message,
+            now=result.ended_at,
+        ):
+            return  # reported before: nothing to do twice
+        task = store.get_task(session, result.task_instance_id)
+        if task is None or task.status != Status.RUNNING:
+            return
+        self.metrics.observe(result)
+        decision = planning.decide_attempt_end(task.run(), outcome, result.message, now)
+        check_transition("task", task.status, decision.status)
+        store.update_task(
+            session,
+            task.id,
+            status=decision.status,
+            next_attempt_at=decision.next_attempt_at,
+            exit_code=result.exit_code,
+            is_timeout=outcome == planning.AttemptOutcome.TIMEOUT,
+            ended_at=None if decision.status == Status.READY else result.ended_at,
+            updated_at=now,
+            message=decision.message,
+        )
 
     # --- liveness of attempts ---------------------------------------------------------------------
 
