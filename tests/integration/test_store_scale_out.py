@@ -126,3 +126,19 @@ def test_log_chunks_read_in_order_up_to_a_limit(sessions: sessionmaker[Session])
         assert log_store.read(session, "t1", 1000) == "héllo wörld\n"
         assert log_store.read(session, "t1", 3) == "hél"
         assert log_store.read(session, "unknown", 10) == ""
+
+
+def test_leadership_renews_hands_over_on_release_and_on_silence(sessions: sessionmaker[Session]) -> None:
+    from flowyard.scheduler.leadership import Leadership
+
+    one = Leadership(sessions, "s1", TTL, timedelta(seconds=1))
+    two = Leadership(sessions, "s2", TTL, timedelta(seconds=1))
+    assert one.check(T0) == (True, True)
+    assert two.check(T0) == (False, False)
+    assert one.check(T0 + timedelta(seconds=2)) == (True, False)  # cached: no database round trip
+    assert two.check(T0 + timedelta(seconds=14)) == (False, False)
+    assert two.check(T0 + timedelta(seconds=16)) == (True, True)  # s1 fell silent past its lease
+    assert one.check(T0 + timedelta(seconds=17)) == (False, False)
+    two.release()
+    assert one.check(T0 + timedelta(seconds=18)) == (True, True)  # a clean stop hands over at once
+    assert Leadership(sessions, "solo", None, timedelta(seconds=1)).check(T0) == (True, False)

@@ -30,6 +30,7 @@ from flowyard.errors import FlowyardError
 from flowyard.executor.base import AttemptResult, AttemptSpec, Executor, ExecutorFullError, Outcome
 from flowyard.executor.codec import encode_spec
 from flowyard.scheduler.launch import build_attempt
+from flowyard.scheduler.leadership import Leadership
 from flowyard.scheduler.metrics import SchedulerMetrics
 from flowyard.scheduler.premises import unmet_premises
 from flowyard.scheduler.recovery import kill_orphans
@@ -37,7 +38,6 @@ from flowyard.services.runs import RunService
 from flowyard.store import attempts as attempt_store
 from flowyard.store import flows as flow_store
 from flowyard.store import instances as store
-from flowyard.store import leases
 from flowyard.store.db import transaction
 from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
 
@@ -90,8 +90,7 @@ class Scheduler:
         self._new_work = True
         self._housekeeping_at = datetime.min.replace(tzinfo=UTC)
         self._flows: dict[str, Flow] = {}  # instance id -> parsed snapshot, while the instance is open
-        self._leader = config.lease_ttl is None
-        self._lease_due = datetime.min.replace(tzinfo=UTC)
+        self._leadership = Leadership(sessions, config.owner, config.lease_ttl, config.idle_wake)
         self._beat_due = datetime.min.replace(tzinfo=UTC)
         self.last_step_at: datetime | None = None
         self.metrics = SchedulerMetrics()
@@ -124,12 +123,7 @@ class Scheduler:
             self._thread.join(timeout)
         if self._remote:  # local attempts are left to finish or to recovery, as after a crash
             self._executor.shutdown(kill=False)
-        if self._leader and self._config.lease_ttl is not None:
-            try:
-                with transaction(self._sessions) as session:
-                    leases.release(session, self._config.owner)
-            except Exception:
-                log.exception("could not release the scheduler lease")
+        self._leadership.release()
 
     @property
     def owner(self) -> str:
@@ -137,7 +131,7 @@ class Scheduler:
 
     @property
     def is_leader(self) -> bool:
-        return self._leader
+        return self._leadership.leader
 
     def run(self) -> None:
         while not self._stop.is_set():
@@ -151,26 +145,11 @@ class Scheduler:
             self._wake.wait(max(wait.total_seconds(), 0.0))
 
     def lead(self, now: datetime) -> bool:
-        """Hold or seek the scheduler lease; True while this scheduler is the leader.
-
-        The leader renews the lease three times per period; a standby tries to take it every
-        idle wake, so it leads at most one lease period plus one wake after the leader died.
-        """
-        ttl = self._config.lease_ttl
-        if ttl is None:
-            return True
-        if now < self._lease_due:
-            return self._leader
-        with transaction(self._sessions) as session:
-            leader = leases.acquire(session, self._config.owner, now, ttl)
-        if leader and not self._leader:
-            log.warning("scheduler %s is now the leader", self._config.owner)
-            self._new_work = True
-        elif self._leader and not leader:
-            log.error("scheduler %s lost the lease; standing by", self._config.owner)
-        self._leader = leader
-        self._lease_due = now + (ttl / 3 if leader else self._config.idle_wake)
-        return leader
+        """Hold or seek the scheduler lease; True while this scheduler is the leader."""
+        leading, became = self._leadership.check(now)
+        if became:
+            self._new_work = True  # look at everything the previous leader left
+        return leading
 
     def follow(self, now: datetime) -> timedelta:
         """A standby's pass: only its own local attempts still running are heartbeaten and recorded."""
