@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from kombu import Connection
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from flowyard.api.app import create_app
@@ -26,6 +27,7 @@ from flowyard.clock import FakeClock
 from flowyard.executor.worker import WorkerRuntime
 from flowyard.settings import Settings
 from flowyard.store import attempts as attempt_store
+from flowyard.store import models as m
 from flowyard.store.db import make_session_factory, transaction
 from tests.integration.conftest import START, Actor, Api, World, simple_flow
 from tests.integration.test_api_runs import log_of, tasks_of, trigger, wait_final
@@ -138,6 +140,9 @@ def test_a_chain_runs_on_the_worker_and_its_log_is_in_the_database(remote: Any) 
     log_a = log_of(world.api, tasks["a"]["taskInstId"])
     assert "from-a" in log_a and "oops" in log_a and "run  num:\t1" in log_a
     assert f"attempt={tasks['b']['taskInstId']}#1" in log_of(world.api, tasks["b"]["taskInstId"])
+    with transaction(make_session_factory(world.app.state.engine), read_only=True) as session:
+        rows = session.execute(select(m.TaskAttempt.state, m.TaskAttempt.owner, m.TaskAttempt.spec)).all()
+    assert sorted(rows) == [("done", "worker-a", ""), ("done", "worker-a", "")]  # specs freed once recorded
     # The server's data dir holds no log file: the worker shipped everything to the database.
     assert not list((world.app.state.ctx.runs.log_dir).glob("**/*.log"))
 

@@ -410,7 +410,8 @@ def finish_attempt(
     result = session.execute(
         update(table)
         .where(table.c.id == attempt_id, table.c.state.in_(("running", "ended")))
-        .values(state="done", outcome=outcome, exit_code=exit_code, message=message, ended_at=now)
+        # The encoded spec was only needed to run it; the task instance keeps the command shown.
+        .values(state="done", outcome=outcome, exit_code=exit_code, message=message, ended_at=now, spec="")
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
