@@ -229,7 +229,8 @@ def test_stale_date_is_refused(dw: DataWorks) -> None:
 def test_a_job_left_by_a_dead_process_is_completed_by_the_next_start(
     tmp_path: Path, database_url: str
 ) -> None:
-    from flowyard.services.jobs import LEASE, WorkflowSpecService
+    from flowyard.services.dataworks import WorkflowSpecService
+    from flowyard.services.jobs import LEASE
     from flowyard.store.db import make_engine, make_session_factory
 
     settings = dw_settings(tmp_path, database_url)

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from flowyard.api.app import create_app
 from flowyard.clock import FakeClock
 from flowyard.credentials import Credentials
-from flowyard.services.jobs import GAVE_UP, LEASE, MAX_ATTEMPTS, RETENTION, JobRunner, WorkflowSpecService
+from flowyard.services.dataworks import WorkflowSpecService
+from flowyard.services.jobs import GAVE_UP, LEASE, MAX_ATTEMPTS, RETENTION, JobRunner
 from flowyard.settings import Settings
 from flowyard.store import jobs as job_store
 from flowyard.store.db import make_engine, make_session_factory, transaction

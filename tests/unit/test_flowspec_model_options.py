@@ -31,7 +31,8 @@ from flowyard.domain.flows import (
 from flowyard.domain.validation import validate_definition
 from flowyard.errors import InvalidParameterError
 from flowyard.flowspec import FlowSpecDocument, WorkflowSpec, apply_workflow, dumps, parse, to_workflow
-from flowyard.services.workflow_specs import to_definition, to_workflow_spec
+from flowyard.services.workflow_export import to_workflow_spec
+from flowyard.services.workflow_import import to_definition
 from flowyard.store.snapshots import dump_flow, load_flow
 
 EXAMPLES = Path("/work/shared/examples/flowspec")

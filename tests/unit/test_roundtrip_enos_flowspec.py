@@ -50,7 +50,8 @@ from flowyard.flowspec import (
     parse,
     to_workflow,
 )
-from flowyard.services.workflow_specs import to_definition, to_workflow_spec
+from flowyard.services.workflow_export import to_workflow_spec
+from flowyard.services.workflow_import import to_definition
 
 #: EnOS fields FlowSpec does not carry, and why. Everything else travels: natively (name, cron,
 #: type periodic/manual, parameters, desc, task name/script/type PYTHON-or-shell, retries,

@@ -33,10 +33,11 @@ from flowyard.errors import InternalError, InvalidParameterError
 from flowyard.scheduler.embedded import make_scheduler, task_logs
 from flowyard.scheduler.loop import Scheduler
 from flowyard.services.auth import AuthService
+from flowyard.services.dataworks import WorkflowSpecService
 from flowyard.services.directories import DirectoryService
 from flowyard.services.flows import FlowService
 from flowyard.services.identity import IdentityService
-from flowyard.services.jobs import JobRunner, WorkflowSpecService
+from flowyard.services.jobs import JobRunner
 from flowyard.services.runs import RunService
 from flowyard.settings import Settings
 from flowyard.store.db import make_engine, make_session_factory

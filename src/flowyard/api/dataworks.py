@@ -37,7 +37,8 @@ from flowyard.dataworks import DEFAULT_MAX_SKEW, dumps, new_request_id, render_e
 from flowyard.dataworks.envelope import CONTENT_TYPE, error_body
 from flowyard.domain.flows import Flow, FlowType
 from flowyard.errors import InvalidParameterError, NoPrivilegeError
-from flowyard.services.jobs import JobRunner, WorkflowSpecService
+from flowyard.services.dataworks import WorkflowSpecService
+from flowyard.services.jobs import JobRunner
 from flowyard.store.jobs import Job
 
 VERSION = "2024-05-18"
