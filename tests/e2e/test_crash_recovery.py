@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -39,16 +40,19 @@ def task_instance(client: FlowyardClient, instance_id: str, name: str) -> str:
     return str(next(t["taskInstId"] for t in graph["tasks"] if t["taskName"] == name))
 
 
-def processes_of(attempt_prefix: str) -> list[int]:
+def processes_of(attempt_prefix: str, root: Path) -> list[int]:
+    """Task processes of attempts starting with ``attempt_prefix`` whose work directory is under ``root``
+    (attempt ids repeat across the fresh databases of tests running side by side)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             environ = (entry / "environ").read_bytes()
+            cwd = (entry / "cwd").resolve().as_posix()
         except OSError:
             continue
-        if f"FLOWYARD_ATTEMPT_ID={attempt_prefix}".encode() in environ:
+        if f"FLOWYARD_ATTEMPT_ID={attempt_prefix}".encode() in environ and cwd.startswith(str(root)):
             found.append(int(entry.name))
     return found
 
@@ -95,7 +99,7 @@ def test_kill_minus_nine_then_restart(tmp_path: Path) -> None:
             doomed_task = task_instance(client, b, "t")
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=10)
-        orphans = processes_of(doomed_task)
+        orphans = processes_of(doomed_task, tmp_path)
         assert orphans, "the task process should have outlived the killed server"
 
         restarted = start_server(tmp_path, port)
@@ -115,7 +119,7 @@ def test_kill_minus_nine_then_restart(tmp_path: Path) -> None:
             log_b = client.get_task_instance_log(doomed_task)
             assert "interrupted: the Flowyard server stopped while it ran" in log_b
             assert client.get_task_instance(doomed_task)["stsDesc"] == "FAIL"
-            assert processes_of(doomed_task) == []  # the orphan was killed, not left running
+            assert processes_of(doomed_task, tmp_path) == []  # the orphan was killed, not left running
             before = ticks_of(client)
             wait_for(
                 "new ticks after the restart",
@@ -134,6 +138,6 @@ def test_kill_minus_nine_then_restart(tmp_path: Path) -> None:
             if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        for pid in processes_of(""):
-            if str(tmp_path) in Path(f"/proc/{pid}/cwd").resolve().as_posix():
+        for pid in processes_of("", tmp_path):
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)

@@ -300,11 +300,15 @@ def test_two_schedulers_two_workers_survive_kills_and_a_broker_outage(
                 database_url, "SELECT id FROM task_attempts WHERE state = 'running' AND owner = %s", victim
             )
         ]
-        assert doomed and all(processes_of(a) for a in doomed)
+        assert doomed and all(processes_of(a, tmp_path) for a in doomed)
         killed_at = time.monotonic()
         nodes.kill(victim)
         # Its guard kills the task processes at once: nothing runs beside the retries to come.
-        wait_for("the dead worker's tasks to be killed", lambda: not any(processes_of(a) for a in doomed), 5)
+        wait_for(
+            "the dead worker's tasks to be killed",
+            lambda: not any(processes_of(a, tmp_path) for a in doomed),
+            5,
+        )
         for instance in slow_instances:
             done = wait_for(
                 "slow instances",

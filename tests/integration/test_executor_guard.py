@@ -42,3 +42,26 @@ def test_a_clean_close_kills_nothing() -> None:
     finally:
         task.kill()
         task.wait()
+
+
+def test_recovery_kills_only_the_orphans_of_its_own_owner() -> None:
+    import os
+    import uuid
+
+    from flowyard.scheduler.recovery import kill_orphans
+
+    attempt = f"{uuid.uuid4().hex}#1"
+
+    def orphan(owner: str) -> subprocess.Popen[bytes]:
+        env = dict(os.environ, FLOWYARD_ATTEMPT_ID=attempt, FLOWYARD_OWNER=owner)
+        return subprocess.Popen(["sleep", "30"], start_new_session=True, env=env)
+
+    mine, theirs = orphan("me"), orphan("another-flowyard")
+    try:
+        assert kill_orphans([attempt], "me") == 1
+        assert mine.wait(10) == -signal.SIGKILL
+        assert theirs.poll() is None  # same attempt id, another installation: left alone
+    finally:
+        for p in (mine, theirs):
+            p.kill()
+            p.wait()

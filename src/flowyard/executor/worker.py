@@ -30,7 +30,7 @@ from flowyard.executor.base import AttemptResult, ExecutorFullError
 from flowyard.executor.codec import decode_spec
 from flowyard.executor.guard import Guard
 from flowyard.executor.local import LocalExecutor
-from flowyard.scheduler.recovery import kill_orphans
+from flowyard.scheduler.recovery import OWNER_VARIABLE, kill_orphans
 from flowyard.store import attempts as attempt_store
 from flowyard.store import logs as log_store
 from flowyard.store import workers as worker_store
@@ -125,7 +125,7 @@ class WorkerRuntime:
             )
             left = attempt_store.owned_running(session, self.name)
         if left:
-            kill_orphans(left)
+            kill_orphans(left, self.name)
             with transaction(self._sessions) as session:
                 for attempt_id in left:
                     attempt_store.end(
@@ -159,7 +159,7 @@ class WorkerRuntime:
             )
             return "skipped"
         spec = decode_spec(claimed.spec, work_root=self._work_root, log_root=self._log_root)
-        spec = replace(spec, env={**spec.env, "FLOWYARD_WORKER": self.name})
+        spec = replace(spec, env={**spec.env, "FLOWYARD_WORKER": self.name, OWNER_VARIABLE: self.name})
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         offset = spec.log_path.stat().st_size if spec.log_path.exists() else 0
         shipper = _LogShipper(spec.task_instance_id, attempt_id, spec.log_path, offset)

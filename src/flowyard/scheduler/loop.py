@@ -33,7 +33,7 @@ from flowyard.scheduler.launch import build_attempt
 from flowyard.scheduler.leadership import Leadership
 from flowyard.scheduler.metrics import SchedulerMetrics
 from flowyard.scheduler.premises import unmet_premises
-from flowyard.scheduler.recovery import kill_orphans
+from flowyard.scheduler.recovery import OWNER_VARIABLE, kill_orphans
 from flowyard.services.runs import RunService
 from flowyard.store import attempts as attempt_store
 from flowyard.store import flows as flow_store
@@ -170,7 +170,7 @@ class Scheduler:
             attempts = store.running_attempts(session, self._config.owner)
         if not attempts:
             return 0
-        kill_orphans(a.id for a in attempts)
+        kill_orphans((a.id for a in attempts), self._config.owner)
         for attempt in attempts:
             reason = "interrupted: the Flowyard server stopped while it ran"
             self._note(attempt.task_instance_id, f"\n[flowyard] attempt {attempt.run_num} {reason}\n", now)
@@ -412,7 +412,7 @@ class Scheduler:
         if not self._remote:
             log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            return build_attempt(
+            spec, command = build_attempt(
                 record,
                 task,
                 definition,
@@ -422,6 +422,9 @@ class Scheduler:
                 log_path=log_path,
                 work_root=self._config.work_dir,
             )
+            if not self._remote:  # a worker stamps its own name; recovery finds our orphans by ours
+                spec = replace(spec, env={**spec.env, OWNER_VARIABLE: self._config.owner})
+            return spec, command
         except FlowyardError as error:  # e.g. an unknown ${name}: the task fails, the reason goes to its log
             self._runs.logs.append(
                 record.id, task.id, f"Flowyard could not start this task: {error.message}\n", now
