@@ -120,16 +120,14 @@ def to_resend(session: Session, now: datetime, base_seconds: float, limit: int =
 
 def claim(session: Session, attempt_id: str, worker: str, now: datetime) -> Claimed | None:
     """Take a queued attempt for ``worker``; None when it is not queued (a duplicate, cancelled, ...)."""
-    result = session.execute(
+    row = session.execute(
         update(ATTEMPTS)
         .where(ATTEMPTS.c.id == attempt_id, ATTEMPTS.c.state == QUEUED)
         .values(state=RUNNING, owner=worker, started_at=now, heartbeat_at=now)
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
+        .returning(ATTEMPTS.c.task_instance_id, ATTEMPTS.c.spec)
+    ).first()
+    if row is None:
         return None
-    row = session.execute(
-        select(ATTEMPTS.c.task_instance_id, ATTEMPTS.c.spec).where(ATTEMPTS.c.id == attempt_id)
-    ).one()
     return Claimed(attempt_id, row.task_instance_id, row.spec)
 
 
