@@ -37,11 +37,11 @@ from flowyard.domain.flows import (
     TaskDefinition,
     TaskLink,
     TaskRelation,
+    options_fields,
 )
 from flowyard.errors import InvalidParameterError
 
 _E = TypeVar("_E", bound=StrEnum)
-WALL_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def compact_json(value: Any) -> str:
@@ -301,21 +301,7 @@ def render_task(task: TaskDefinition, version: str) -> dict[str, Any]:
 
 def render_options(options: FlowOptions) -> dict[str, Any]:
     """The non-default FlowOptions as EnOS-style keys ({} for a plain EnOS flow)."""
-    o = options
-    out: dict[str, Any] = {}
-    if o.time_zone:
-        out["timeZone"] = o.time_zone
-    if o.schedule_start is not None:
-        out["scheduleStartTime"] = o.schedule_start.strftime(WALL_FORMAT)
-    if o.schedule_end is not None:
-        out["scheduleEndTime"] = o.schedule_end.strftime(WALL_FORMAT)
-    if o.rerun_mode != RerunMode.ALLOWED:
-        out["rerunMode"] = str(o.rerun_mode)
-    if o.failure_strategy != FailureStrategy.BREAK:
-        out["failureStrategy"] = str(o.failure_strategy)
-    if o.instance_mode is not None:
-        out["instanceMode"] = str(o.instance_mode)
-    return out
+    return dict(options_fields(options))
 
 
 def render_definition(flow: Flow, version: str) -> dict[str, Any]:

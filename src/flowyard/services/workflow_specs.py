@@ -18,7 +18,15 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from flowyard.domain.flows import Cycle, FlowDefinition, FlowType, RunMode, TaskDefinition, TaskRelation
+from flowyard.domain.flows import (
+    WALL_FORMAT,
+    Cycle,
+    FlowDefinition,
+    FlowType,
+    RunMode,
+    TaskDefinition,
+    TaskRelation,
+)
 from flowyard.errors import InvalidParameterError
 from flowyard.flowspec.access import load_extension
 
@@ -26,7 +34,6 @@ SHELL_COMMANDS = frozenset({"DIDE_SHELL", "SHELL", "EMR_SHELL", "CDH_SHELL", "SS
 PYTHON_COMMANDS = frozenset({"PYTHON", "PYODPS3"})
 VIRTUAL_COMMANDS = frozenset({"VIRTUAL"})
 SECONDS_PER_UNIT = {"SECONDS": 1, "MINUTES": 60, "HOURS": 3600, "DAYS": 86400}
-WALL_FORMAT = "%Y-%m-%d %H:%M:%S"
 _DEFAULT_FLOW = FlowDefinition(name="")
 _DEFAULT_TASK = TaskDefinition(name="")
 

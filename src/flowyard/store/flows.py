@@ -17,6 +17,7 @@ from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from flowyard.domain.flows import (
+    WALL_FORMAT,
     Cycle,
     FailureStrategy,
     Flow,
@@ -34,6 +35,7 @@ from flowyard.domain.flows import (
     TaskDefinition,
     TaskLink,
     TaskRelation,
+    options_fields,
 )
 from flowyard.store import models as m
 
@@ -98,25 +100,9 @@ def _load_run_mode(text: str) -> RunMode:
     )
 
 
-_WALL = "%Y-%m-%d %H:%M:%S"
-
-
 def dump_options(definition: FlowDefinition) -> str:
     """``flows.options``: the non-default FlowOptions and per-task FlowSpec fields; ``{}`` = EnOS defaults."""
-    o = definition.options
-    raw: dict[str, Any] = {}
-    if o.time_zone:
-        raw["timeZone"] = o.time_zone
-    if o.schedule_start is not None:
-        raw["scheduleStart"] = o.schedule_start.strftime(_WALL)
-    if o.schedule_end is not None:
-        raw["scheduleEnd"] = o.schedule_end.strftime(_WALL)
-    if o.rerun_mode != RerunMode.ALLOWED:
-        raw["rerunMode"] = str(o.rerun_mode)
-    if o.failure_strategy != FailureStrategy.BREAK:
-        raw["failureStrategy"] = str(o.failure_strategy)
-    if o.instance_mode is not None:
-        raw["instanceMode"] = str(o.instance_mode)
+    raw: dict[str, Any] = dict(options_fields(definition.options))
     tasks: dict[str, dict[str, str]] = {}
     for task in definition.tasks:
         entry = {"nodeId": task.node_id} if task.node_id else {}
@@ -134,11 +120,11 @@ def load_options(
 ) -> tuple[FlowOptions, tuple[TaskDefinition, ...]]:
     """The inverse of :func:`dump_options`: the flow's options, and ``tasks`` with their FlowSpec fields."""
     raw = json.loads(text or "{}")
-    start, end = raw.get("scheduleStart"), raw.get("scheduleEnd")
+    start, end = raw.get("scheduleStartTime"), raw.get("scheduleEndTime")
     options = FlowOptions(
         time_zone=raw.get("timeZone", ""),
-        schedule_start=datetime.strptime(start, _WALL) if start else None,
-        schedule_end=datetime.strptime(end, _WALL) if end else None,
+        schedule_start=datetime.strptime(start, WALL_FORMAT) if start else None,
+        schedule_end=datetime.strptime(end, WALL_FORMAT) if end else None,
         rerun_mode=RerunMode(raw.get("rerunMode", RerunMode.ALLOWED)),
         failure_strategy=FailureStrategy(raw.get("failureStrategy", FailureStrategy.BREAK)),
         instance_mode=InstanceMode(raw["instanceMode"]) if raw.get("instanceMode") else None,
