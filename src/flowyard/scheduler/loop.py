@@ -172,20 +172,7 @@ class Scheduler:
             return 0
         kill_orphans((a.id for a in attempts), self._config.owner)
         for attempt in attempts:
-            reason = "interrupted: the Flowyard server stopped while it ran"
-            self._note(attempt.task_instance_id, f"\n[flowyard] attempt {attempt.run_num} {reason}\n", now)
-            result = AttemptResult(
-                attempt_id=attempt.id,
-                task_instance_id=attempt.task_instance_id,
-                run_num=attempt.run_num,
-                outcome=Outcome.LOST,
-                exit_code=None,
-                message=reason,
-                started_at=attempt.started_at or now,
-                ended_at=now,
-                pid=attempt.pid,
-            )
-            self.record_result(result, now)
+            self._settle_lost(attempt, "interrupted: the Flowyard server stopped while it ran", now)
         log.warning("recovered %d interrupted task attempts", len(attempts))
         return len(attempts)
 
@@ -538,23 +525,27 @@ class Scheduler:
             log.warning("attempt %s %s", attempt.id, reason)
             if row is None:
                 continue
-            self._note(row.task_instance_id, f"\n[flowyard] attempt {row.run_num} {reason}\n", now)
-            if not self._remote:  # a remote executor reports ended rows itself through results()
-                self.record_result(
-                    AttemptResult(
-                        attempt_id=row.id,
-                        task_instance_id=row.task_instance_id,
-                        run_num=row.run_num,
-                        outcome=Outcome.LOST,
-                        exit_code=None,
-                        message=reason,
-                        started_at=row.started_at or now,
-                        ended_at=now,
-                        pid=row.pid,
-                    ),
-                    now,
-                )
+            if self._remote:  # a remote executor reports the ended row itself through results()
+                self._note(row.task_instance_id, f"\n[flowyard] attempt {row.run_num} {reason}\n", now)
+            else:
+                self._settle_lost(row, reason, now)
         return settled
+
+    def _settle_lost(self, attempt: store.AttemptRow, reason: str, now: datetime) -> None:
+        """Record an attempt that ended without a result as LOST, with the reason in its task's log."""
+        self._note(attempt.task_instance_id, f"\n[flowyard] attempt {attempt.run_num} {reason}\n", now)
+        result = AttemptResult(
+            attempt_id=attempt.id,
+            task_instance_id=attempt.task_instance_id,
+            run_num=attempt.run_num,
+            outcome=Outcome.LOST,
+            exit_code=None,
+            message=reason,
+            started_at=attempt.started_at or now,
+            ended_at=now,
+            pid=attempt.pid,
+        )
+        self.record_result(result, now)
 
     def _note(self, task_instance_id: str, text: str, now: datetime) -> None:
         """Add a line of Flowyard's own to a task instance's log."""
