@@ -16,8 +16,11 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
+from flowyard.cli.instances import instances_group
+from flowyard.cli.logs import logs_command
 from flowyard.cli.output import ClientProvider, ConnectionOptions
-from flowyard.cli.runs import RunEnvironment, instances_group, logs_command, trigger_command
+from flowyard.cli.run_context import RunEnvironment
+from flowyard.cli.trigger import trigger_command
 from flowyard.client import FlowyardClient
 from flowyard.clock import FakeClock
 from flowyard.domain.states import Status

@@ -9,8 +9,10 @@ from flowyard.cli.admin import admin_group
 from flowyard.cli.cron import cron_group
 from flowyard.cli.dirs import dirs_group
 from flowyard.cli.flows import flows_group
-from flowyard.cli.runs import instances_group, logs_command, trigger_command
+from flowyard.cli.instances import instances_group
+from flowyard.cli.logs import logs_command
 from flowyard.cli.server import api_command, scheduler_command, server_command, worker_command
+from flowyard.cli.trigger import trigger_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
