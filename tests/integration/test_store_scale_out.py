@@ -142,3 +142,33 @@ def test_leadership_renews_hands_over_on_release_and_on_silence(sessions: sessio
     two.release()
     assert one.check(T0 + timedelta(seconds=18)) == (True, True)  # a clean stop hands over at once
     assert Leadership(sessions, "solo", None, timedelta(seconds=1)).check(T0) == (True, False)
+
+
+def test_admin_cluster_shows_the_leader_and_the_workers(
+    database_url: str, sessions: sessionmaker[Session]
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from flowyard.cli import cli
+    from flowyard.clock import SystemClock
+    from flowyard.store import workers
+
+    now = SystemClock().now()
+    seed_attempt(sessions)
+    with transaction(sessions) as session:
+        workers.register(session, "w-alive", "host-a", 11, ("default", "gpu"), 4, now)
+        workers.register(session, "w-silent", "host-b", 12, ("default",), 2, now - timedelta(minutes=5))
+        assert attempts.claim(session, "t1#1", "w-alive", now) is not None
+        assert leases.acquire(session, "scheduler:host-a:1", now, TTL)
+    result = CliRunner().invoke(cli, ["admin", "cluster", "--database-url", database_url, "--json"])
+    assert result.exit_code == 0, result.output
+    state = json.loads(result.output)
+    assert state["leader"] == "scheduler:host-a:1" and state["queued"] == 0
+    by_name = {w["name"]: w for w in state["workers"]}
+    assert by_name["w-alive"]["alive"] and by_name["w-alive"]["running"] == 1
+    assert by_name["w-alive"]["queues"] == ["default", "gpu"]
+    assert not by_name["w-silent"]["alive"] and by_name["w-silent"]["running"] == 0
+    text = CliRunner().invoke(cli, ["admin", "cluster", "--database-url", database_url]).output
+    assert "scheduler leader: scheduler:host-a:1" in text and "1/4 running" in text and "silent for" in text

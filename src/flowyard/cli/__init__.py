@@ -6,6 +6,7 @@ import click
 
 from flowyard import __version__
 from flowyard.cli.admin import admin_group
+from flowyard.cli.cluster import cluster_command
 from flowyard.cli.cron import cron_group
 from flowyard.cli.dirs import dirs_group
 from flowyard.cli.flows import flows_group
@@ -25,6 +26,7 @@ cli.add_command(server_command)
 cli.add_command(api_command)
 cli.add_command(scheduler_command)
 cli.add_command(worker_command)
+admin_group.add_command(cluster_command)
 cli.add_command(admin_group, "admin")
 cli.add_command(flows_group, "flows")
 cli.add_command(dirs_group, "dirs")

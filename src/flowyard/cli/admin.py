@@ -32,7 +32,7 @@ from flowyard.settings import load_settings
 from flowyard.store.db import make_engine, make_session_factory
 from flowyard.store.migrate import upgrade
 
-__all__ = ["admin_group"]
+__all__ = ["admin_group", "database_options", "emit", "reports_errors"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,7 +40,7 @@ R = TypeVar("R")
 DEFAULT_APP_NAME = "default"
 
 
-def _database_options(command: Callable[P, R]) -> Callable[P, R]:
+def database_options(command: Callable[P, R]) -> Callable[P, R]:
     """The options every admin command shares: where the database is, and the output format."""
     command = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(command)
     command = click.option(
@@ -54,7 +54,7 @@ def _database_options(command: Callable[P, R]) -> Callable[P, R]:
     )(command)
 
 
-def _reports_errors(command: Callable[P, None]) -> Callable[P, None]:
+def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
     """Turn Flowyard, database and settings errors into a message on stderr and an exit code."""
 
     @functools.wraps(command)
@@ -89,7 +89,7 @@ def _identity(data_dir: Path | None, database_url: str | None) -> Iterator[Ident
         engine.dispose()
 
 
-def _emit(as_json: bool, document: Any, text: str) -> None:
+def emit(as_json: bool, document: Any, text: str) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False) if as_json else text)
 
 
@@ -126,23 +126,23 @@ def org_group() -> None:
 
 @org_group.command("create")
 @click.argument("name")
-@_database_options
-@_reports_errors
+@database_options
+@reports_errors
 def org_create(name: str, data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
     """Create an organization called NAME and print its id."""
     with _identity(data_dir, database_url) as identity:
         org = identity.create_org(name, SystemClock().now())
-    _emit(as_json, _org_json(org), f"Created organization {org.id} ({org.name})")
+    emit(as_json, _org_json(org), f"Created organization {org.id} ({org.name})")
 
 
 @org_group.command("list")
-@_database_options
-@_reports_errors
+@database_options
+@reports_errors
 def org_list(data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
     """List every organization."""
     with _identity(data_dir, database_url) as identity:
         orgs = identity.list_orgs()
-    _emit(as_json, [_org_json(org) for org in orgs], "\n".join(f"{org.id}\t{org.name}" for org in orgs))
+    emit(as_json, [_org_json(org) for org in orgs], "\n".join(f"{org.id}\t{org.name}" for org in orgs))
 
 
 # --- users ---------------------------------------------------------------------
@@ -156,8 +156,8 @@ def user_group() -> None:
 @user_group.command("create")
 @click.argument("username")
 @click.option("--org", "org_ids", multiple=True, required=True, help="Organization id; repeat for several.")
-@_database_options
-@_reports_errors
+@database_options
+@reports_errors
 def user_create(
     username: str, org_ids: tuple[str, ...], data_dir: Path | None, database_url: str | None, as_json: bool
 ) -> None:
@@ -165,7 +165,7 @@ def user_create(
     with _identity(data_dir, database_url) as identity:
         user = identity.create_user(username, org_ids, SystemClock().now())
     orgs = ", ".join(sorted(user.org_ids))
-    _emit(as_json, _user_json(user), f"Created user {user.id} ({user.username}) in {orgs}")
+    emit(as_json, _user_json(user), f"Created user {user.id} ({user.username}) in {orgs}")
 
 
 def _set_locked(user_ref: str, locked: bool, data_dir: Path | None, database_url: str | None) -> User:
@@ -175,33 +175,33 @@ def _set_locked(user_ref: str, locked: bool, data_dir: Path | None, database_url
 
 @user_group.command("lock")
 @click.argument("user_ref", metavar="USER")
-@_database_options
-@_reports_errors
+@database_options
+@reports_errors
 def user_lock(user_ref: str, data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
     """Lock USER (id or username): it may still read, but not change or run flows."""
     user = _set_locked(user_ref, True, data_dir, database_url)
-    _emit(as_json, _user_json(user), f"Locked user {user.id} ({user.username})")
+    emit(as_json, _user_json(user), f"Locked user {user.id} ({user.username})")
 
 
 @user_group.command("unlock")
 @click.argument("user_ref", metavar="USER")
-@_database_options
-@_reports_errors
+@database_options
+@reports_errors
 def user_unlock(user_ref: str, data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
     """Unlock USER (id or username)."""
     user = _set_locked(user_ref, False, data_dir, database_url)
-    _emit(as_json, _user_json(user), f"Unlocked user {user.id} ({user.username})")
+    emit(as_json, _user_json(user), f"Unlocked user {user.id} ({user.username})")
 
 
 @user_group.command("list")
 @click.option("--org", "org_id", default=None, help="Only the members of this organization.")
-@_database_options
-@_reports_errors
+@database_options
+@reports_errors
 def user_list(org_id: str | None, data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
     """List users: id, username, state and organizations."""
     with _identity(data_dir, database_url) as identity:
         users = identity.list_users(org_id)
-    _emit(as_json, [_user_json(user) for user in users], "\n".join(_user_line(user) for user in users))
+    emit(as_json, [_user_json(user) for user in users], "\n".join(_user_line(user) for user in users))
 
 
 # --- applications ----------------------------------------------------------------
@@ -215,8 +215,8 @@ def app_group() -> None:
 @app_group.command("create")
 @click.option("--org", "org_id", required=True, help="Organization the application belongs to.")
 @click.option("--name", default=DEFAULT_APP_NAME, show_default=True, help="A label for the application.")
-@_database_options
-@_reports_errors
+@database_options
+@reports_errors
 def app_create(
     org_id: str, name: str, data_dir: Path | None, database_url: str | None, as_json: bool
 ) -> None:
@@ -224,19 +224,19 @@ def app_create(
     with _identity(data_dir, database_url) as identity:
         app = identity.create_app(org_id, name, SystemClock().now())
     document = {**_app_json(app), "secretKey": app.secret_key}
-    _emit(as_json, document, f"accessKey: {app.access_key}\nsecretKey: {app.secret_key}")
+    emit(as_json, document, f"accessKey: {app.access_key}\nsecretKey: {app.secret_key}")
     click.echo("Warning: the secretKey is shown only once. Store it now.", err=True)
 
 
 @app_group.command("list")
 @click.option("--org", "org_id", default=None, help="Only the applications of this organization.")
-@_database_options
-@_reports_errors
+@database_options
+@reports_errors
 def app_list(org_id: str | None, data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
     """List applications (without their secrets)."""
     with _identity(data_dir, database_url) as identity:
         apps = identity.list_apps(org_id)
-    _emit(
+    emit(
         as_json,
         [_app_json(app) for app in apps],
         "\n".join(f"{app.access_key}\t{app.org_id}\t{app.name}" for app in apps),
@@ -260,19 +260,19 @@ def _set_flow_locked(flow_id: int, locked: bool, data_dir: Path | None, database
 
 @flow_group.command("lock")
 @click.argument("flow_id", type=int)
-@_database_options
-@_reports_errors
+@database_options
+@reports_errors
 def flow_lock(flow_id: int, data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
     """Lock flow FLOW_ID: every change or run is refused with 62105 until it is unlocked."""
     _set_flow_locked(flow_id, True, data_dir, database_url)
-    _emit(as_json, {"flowId": flow_id, "locked": True}, f"Locked flow {flow_id}")
+    emit(as_json, {"flowId": flow_id, "locked": True}, f"Locked flow {flow_id}")
 
 
 @flow_group.command("unlock")
 @click.argument("flow_id", type=int)
-@_database_options
-@_reports_errors
+@database_options
+@reports_errors
 def flow_unlock(flow_id: int, data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
     """Unlock flow FLOW_ID."""
     _set_flow_locked(flow_id, False, data_dir, database_url)
-    _emit(as_json, {"flowId": flow_id, "locked": False}, f"Unlocked flow {flow_id}")
+    emit(as_json, {"flowId": flow_id, "locked": False}, f"Unlocked flow {flow_id}")

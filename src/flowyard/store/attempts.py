@@ -268,3 +268,10 @@ def counts_by_state(session: Session) -> dict[tuple[str, str], int]:
         .group_by(ATTEMPTS.c.state, ATTEMPTS.c.queue)
     ).all()
     return {(r[0], r[1]): int(r[2]) for r in rows}
+
+
+def running_by_owner(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(ATTEMPTS.c.owner, func.count()).where(ATTEMPTS.c.state == RUNNING).group_by(ATTEMPTS.c.owner)
+    ).all()
+    return {str(r[0]): int(r[1]) for r in rows}
