@@ -136,7 +136,12 @@ class Executor(Protocol):
     * Every accepted attempt produces exactly one :class:`AttemptResult`.
     * ``cancel`` returns True when the attempt was still running; its result will
       then be CANCELLED. It returns False for an unknown or already finished one.
+    * ``remote`` executors run attempts elsewhere: the scheduler commits each attempt as a
+      ``queued`` row for a worker to claim, instead of claiming it itself, and calls
+      ``resend_due`` periodically to publish again what may have been lost on the way.
     """
+
+    remote: bool
 
     def submit(self, spec: AttemptSpec) -> None:
         """Start the attempt and return at once."""
@@ -160,4 +165,8 @@ class Executor(Protocol):
 
     def shutdown(self, kill: bool = True) -> None:
         """Stop accepting attempts; kill running ones (reported CANCELLED) or wait for them."""
+        ...
+
+    def resend_due(self, now: datetime) -> int:
+        """Publish again the attempts whose message may be lost; returns how many (0 for local)."""
         ...

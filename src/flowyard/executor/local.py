@@ -86,6 +86,8 @@ class LocalExecutor:
     :meth:`submit` and :meth:`cancel`, not :meth:`shutdown`, and should not block.
     """
 
+    remote = False
+
     def __init__(
         self,
         clock: Clock,
@@ -197,6 +199,10 @@ class LocalExecutor:
     def free_cpu(self) -> float:
         with self._lock:
             return self._free_cpu_locked()
+
+    def resend_due(self, now: datetime) -> int:
+        """Nothing travels through a broker here: nothing to publish again."""
+        return 0
 
     def shutdown(self, kill: bool = True) -> None:
         """Refuse new attempts, then kill (kill=True) or await the running ones; return when all are reported.

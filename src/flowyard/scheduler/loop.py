@@ -490,15 +490,13 @@ class Scheduler:
 
     @property
     def _remote(self) -> bool:
-        return bool(getattr(self._executor, "remote", False))
+        return self._executor.remote
 
     def maintain(self, now: datetime) -> None:
         """Heartbeat this process's attempts, settle attempts whose owner went silent, republish."""
         self._heartbeat_own(now)
         self.settle_lost(now)
-        resend = getattr(self._executor, "resend_due", None)
-        if resend is not None:
-            self.metrics.republished += resend(now)
+        self.metrics.republished += self._executor.resend_due(now)
 
     def _heartbeat_own(self, now: datetime) -> None:
         if self._remote or now < self._beat_due or not self._executor.running():
