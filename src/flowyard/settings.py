@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 DEFAULT_PORT = 8080
 DEFAULT_HOST = "127.0.0.1"
@@ -74,6 +75,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'flowyard.db'}"
+
+    @property
+    def database_backend(self) -> str:
+        """ "sqlite" or "postgresql" (SQLAlchemy's backend name of the database URL)."""
+        return make_url(self.resolved_database_url).get_backend_name()
+
+    @property
+    def executor_capacity(self) -> float:
+        """The CPU an executor admits attempts against: ``executor_cpu``, else 2 x cores."""
+        return self.executor_cpu or 2.0 * (os.cpu_count() or 1)
 
     @property
     def log_dir(self) -> Path:

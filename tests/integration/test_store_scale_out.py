@@ -112,6 +112,7 @@ def test_resend_backs_off_and_cancel_wins_over_a_late_claim(sessions: sessionmak
         assert len(attempts.to_resend(session, T0 + timedelta(seconds=65), 60)) == 1
         attempts.mark_sent(session, ["t1#1"], T0 + timedelta(seconds=65))
         assert attempts.to_resend(session, T0 + timedelta(seconds=184), 60) == []  # doubled: 120 s
+        assert len(attempts.to_resend(session, T0 + timedelta(seconds=185), 60)) == 1
         assert attempts.cancel_queued(session, "t1#1", T0 + timedelta(seconds=70))
         assert attempts.claim(session, "t1#1", "w1", T0 + timedelta(seconds=71)) is None
 

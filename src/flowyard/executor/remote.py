@@ -29,10 +29,10 @@ from flowyard.store.db import transaction
 
 log = logging.getLogger("flowyard.executor.remote")
 
-UNLIMITED_CPU = 1e9
+UNLIMITED_CPU = 1e9  # workers admit by their own capacity; the scheduler never holds work back
 BROKER_BACKOFF_SECONDS = 1.0
 RESULT_POLL_SECONDS = 0.1
-PUBLISH_BATCH = 200  # workers admit by their own capacity; the scheduler never holds work back
+PUBLISH_BATCH = 200
 
 
 class CeleryExecutor:
@@ -46,7 +46,6 @@ class CeleryExecutor:
         *,
         queue_prefix: str,
         requeue_after: timedelta,
-        on_published: Callable[[], None] | None = None,
         on_result: Callable[[], None] | None = None,
         poll_seconds: float = RESULT_POLL_SECONDS,
     ) -> None:
@@ -55,7 +54,6 @@ class CeleryExecutor:
         self._clock = clock
         self._prefix = queue_prefix
         self._requeue_after = requeue_after
-        self._on_published = on_published
         self._outbox: queue.Queue[tuple[str, str] | None] = queue.Queue()
         self._pending: set[str] = set()  # ids in the outbox, so a resend does not queue them twice
         self._lock = threading.Lock()
@@ -189,8 +187,6 @@ class CeleryExecutor:
                     store.mark_sent(session, sent, self._clock.now())
             except Exception:
                 log.exception("could not record that %d attempts were published", len(sent))
-            if self._on_published is not None:
-                self._on_published()
 
     def _take_batch(self, limit: int = PUBLISH_BATCH) -> list[tuple[str, str]] | None:
         """The next items (waiting for the first); None once shut down."""

@@ -32,6 +32,7 @@ from flowyard.executor.guard import Guard
 from flowyard.executor.local import LocalExecutor
 from flowyard.scheduler.recovery import OWNER_VARIABLE, kill_orphans
 from flowyard.store import attempts as attempt_store
+from flowyard.store import instances as instance_store
 from flowyard.store import logs as log_store
 from flowyard.store import workers as worker_store
 from flowyard.store.db import transaction
@@ -123,7 +124,7 @@ class WorkerRuntime:
             worker_store.register(
                 session, self.name, socket.gethostname(), os.getpid(), self._queues, self._concurrency, now
             )
-            left = attempt_store.owned_running(session, self.name)
+            left = [a.id for a in instance_store.running_attempts(session, self.name)]
         if left:
             kill_orphans(left, self.name)
             with transaction(self._sessions) as session:
@@ -137,11 +138,12 @@ class WorkerRuntime:
                         message=f"lost: worker {self.name} restarted while it ran",
                         now=now,
                     )
+                notify(session, RESULTS)
             log.warning("settled %d attempts a previous run of %s left running", len(left), self.name)
         self._beat_thread.start()
 
     def stop(self) -> None:
-        """Kill what still runs (reported CANCELLED... as the scheduler sees it: ended) and stop beating."""
+        """Kill what still runs (reported CANCELLED), then stop the guard and the heartbeat."""
         self._executor.shutdown(kill=True)
         self._guard.close()
         self._stop.set()

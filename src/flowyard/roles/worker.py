@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
-import os
 import socket
 from typing import IO
 
@@ -69,7 +68,7 @@ def run_worker(settings: Settings, *, queues: tuple[str, ...], concurrency: int,
         name=name,
         queues=queues,
         concurrency=concurrency,
-        cpu=settings.executor_cpu or 2.0 * (os.cpu_count() or 1),
+        cpu=settings.executor_capacity,
         work_root=settings.work_dir,
         log_root=settings.log_dir,
         heartbeat_seconds=settings.heartbeat_seconds,

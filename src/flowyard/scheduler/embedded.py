@@ -15,7 +15,6 @@ import socket
 import uuid
 from datetime import timedelta, tzinfo
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from flowyard.clock import Clock
@@ -27,7 +26,7 @@ from flowyard.scheduler.loop import Scheduler, SchedulerConfig
 from flowyard.services.runs import RunService
 from flowyard.services.task_logs import DatabaseLogs, FileLogs, TaskLogs
 from flowyard.settings import Settings
-from flowyard.store.notify import RESULTS, WORK, Listener, is_postgres
+from flowyard.store.notify import RESULTS, WORK, Listener
 
 
 class ConfigurationError(InvalidParameterError):
@@ -47,10 +46,6 @@ def scheduler_id(settings: Settings) -> str:
     if settings.executor == "celery":
         return f"scheduler:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     return owner_id(settings)
-
-
-def is_sqlite(settings: Settings) -> bool:
-    return make_url(settings.resolved_database_url).get_backend_name() == "sqlite"
 
 
 def task_logs(settings: Settings, sessions: sessionmaker[Session]) -> TaskLogs:
@@ -88,22 +83,23 @@ def make_scheduler(
             requeue_after=timedelta(seconds=settings.requeue_seconds),
             on_result=on_result,
             # With LISTEN/NOTIFY a result wakes the scheduler at once; the poll is only a fallback.
-            poll_seconds=1.0 if is_postgres(settings.resolved_database_url) else 0.1,
+            poll_seconds=1.0 if settings.database_backend == "postgresql" else 0.1,
         )
     else:
-        capacity = settings.executor_cpu or 2.0 * (os.cpu_count() or 1)
-        executor = LocalExecutor(clock, total_cpu=capacity, on_result=on_result)
+        executor = LocalExecutor(clock, total_cpu=settings.executor_capacity, on_result=on_result)
+    lease = timedelta(seconds=settings.scheduler_lease_seconds)
     config = SchedulerConfig(
         owner=scheduler_id(settings),
         zone=zone,
         work_dir=settings.work_dir,
         catch_up=CatchUp(settings.catch_up),
-        lease_ttl=None if is_sqlite(settings) else timedelta(seconds=settings.scheduler_lease_seconds),
+        # SQLite's file lock already makes one scheduler; elsewhere schedulers elect a leader.
+        lease_ttl=None if settings.database_backend == "sqlite" else lease,
         lost_after=timedelta(seconds=settings.attempt_lost_seconds),
     )
     scheduler = Scheduler(sessions, runs, executor, clock, config)
     runs.set_wake(scheduler.wake)
-    if is_postgres(settings.resolved_database_url):  # triggers and results from other processes
+    if settings.database_backend == "postgresql":  # triggers and results from other processes
         wake = {WORK: scheduler.wake, RESULTS: scheduler.attempt_ended}
         scheduler.companions.append(
             Listener(settings.resolved_database_url, wake, lambda channel: wake[channel]())

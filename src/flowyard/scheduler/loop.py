@@ -503,7 +503,7 @@ class Scheduler:
             return
         self._beat_due = now + self._config.lost_after / 6
         with transaction(self._sessions) as session:
-            store.heartbeat_owned(session, self._config.owner, now)
+            attempt_store.heartbeat(session, self._config.owner, now)  # no cancels: they go direct
 
     def settle_lost(self, now: datetime) -> int:
         """Attempts of other owners silent for ``lost_after`` end LOST: retried if retries are left."""

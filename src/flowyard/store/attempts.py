@@ -12,7 +12,7 @@ Functions take an open session and never commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, and_, func, or_, select, update
@@ -41,7 +41,6 @@ class Ended:
     id: str
     task_instance_id: str
     run_num: int
-    owner: str
     outcome: str
     exit_code: int | None
     message: str
@@ -53,7 +52,6 @@ class Ended:
 class Unsent:
     id: str
     queue: str
-    send_count: int
 
 
 def add_queued(
@@ -96,25 +94,29 @@ def to_resend(session: Session, now: datetime, base_seconds: float, limit: int =
 
     "Long enough" doubles with every send (``base_seconds`` × 2^(sends-1), capped at 32×), so an
     attempt that merely waits behind a long queue gains one duplicate message per period at most,
-    and duplicates are harmless: only one claim can succeed.
+    and duplicates are harmless: only one claim can succeed. A message never published (the
+    publisher failed or its process died) is due after ``UNSENT_RETRY_SECONDS`` at most.
     """
+    unsent_after = timedelta(seconds=min(base_seconds, UNSENT_RETRY_SECONDS))
     rows = session.execute(
-        select(
-            ATTEMPTS.c.id, ATTEMPTS.c.queue, ATTEMPTS.c.send_count, ATTEMPTS.c.sent_at, ATTEMPTS.c.queued_at
+        select(ATTEMPTS.c.id, ATTEMPTS.c.queue, ATTEMPTS.c.send_count, ATTEMPTS.c.sent_at)
+        .where(
+            ATTEMPTS.c.state == QUEUED,
+            or_(
+                and_(ATTEMPTS.c.sent_at.is_(None), ATTEMPTS.c.queued_at <= now - unsent_after),
+                ATTEMPTS.c.sent_at <= now - timedelta(seconds=base_seconds),  # the shortest wait
+            ),
         )
-        .where(ATTEMPTS.c.state == QUEUED)
         .order_by(ATTEMPTS.c.queued_at)
         .limit(limit)
     ).all()
     due: list[Unsent] = []
     for row in rows:
-        if row.sent_at is None:  # the publisher failed or its process died: retry soon
-            if (now - row.queued_at).total_seconds() >= min(base_seconds, UNSENT_RETRY_SECONDS):
-                due.append(Unsent(row.id, row.queue, row.send_count))
-            continue
-        wait = base_seconds * (2 ** min(max(row.send_count - 1, 0), 5))
-        if (now - row.sent_at).total_seconds() >= wait:
-            due.append(Unsent(row.id, row.queue, row.send_count))
+        if row.sent_at is not None:
+            wait = base_seconds * (2 ** min(max(row.send_count - 1, 0), 5))
+            if (now - row.sent_at).total_seconds() < wait:
+                continue
+        due.append(Unsent(row.id, row.queue))
     return due
 
 
@@ -129,12 +131,6 @@ def claim(session: Session, attempt_id: str, worker: str, now: datetime) -> Clai
     if row is None:
         return None
     return Claimed(attempt_id, row.task_instance_id, row.spec)
-
-
-def set_pid(session: Session, attempt_id: str, worker: str, pid: int | None) -> None:
-    session.execute(
-        update(ATTEMPTS).where(ATTEMPTS.c.id == attempt_id, ATTEMPTS.c.owner == worker).values(pid=pid)
-    )
 
 
 def heartbeat(session: Session, worker: str, now: datetime) -> list[str]:
@@ -202,7 +198,6 @@ def ended(session: Session, limit: int = 500) -> list[Ended]:
             r.id,
             r.task_instance_id,
             r.run_num,
-            r.owner,
             r.outcome,
             r.exit_code,
             r.message,
@@ -250,14 +245,6 @@ def stale(session: Session, cutoff: datetime, exclude_owner: str) -> list[Stale]
         )
     ).all()
     return [Stale(r.id, r.owner, r.heartbeat_at) for r in rows]
-
-
-def owned_running(session: Session, worker: str) -> list[str]:
-    return list(
-        session.execute(
-            select(ATTEMPTS.c.id).where(and_(ATTEMPTS.c.owner == worker, ATTEMPTS.c.state == RUNNING))
-        ).scalars()
-    )
 
 
 def counts_by_state(session: Session) -> dict[tuple[str, str], int]:

@@ -444,15 +444,6 @@ def get_attempt(session: Session, attempt_id: str) -> AttemptRow | None:
     return None if row is None else _attempt_row(row)
 
 
-def heartbeat_owned(session: Session, owner: str, now: datetime) -> None:
-    """This process still runs its attempts: renew their heartbeat so no other scheduler takes them."""
-    session.execute(
-        update(TASK_ATTEMPTS)
-        .where(TASK_ATTEMPTS.c.owner == owner, TASK_ATTEMPTS.c.state == "running")
-        .values(heartbeat_at=now)
-    )
-
-
 # --- schedules ------------------------------------------------------------------------------------
 
 

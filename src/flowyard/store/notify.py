@@ -27,10 +27,6 @@ def notify(session: Session, channel: str) -> None:
         session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
 
 
-def is_postgres(url: str) -> bool:
-    return make_url(url).get_backend_name() == "postgresql"
-
-
 class Listener:
     """LISTENs on ``channels`` in a daemon thread and calls ``callback(channel)`` for each notification."""
 
