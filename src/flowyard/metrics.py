@@ -8,28 +8,23 @@ task duration histogram belong to the scheduler process that recorded them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from flowyard.domain.states import Status
 from flowyard.scheduler.metrics import DURATION_BUCKETS, SchedulerMetrics
-from flowyard.store import attempts as attempt_store
-from flowyard.store import models as m
+from flowyard.store.stats import Stats
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-OPEN_STATUSES = (Status.INIT, Status.WAIT, Status.READY, Status.RUNNING)
+
+
+def _escape(value: str) -> str:
+    """A label value as the exposition format quotes it: backslash, double quote and newline escaped."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _labels(labels: dict[str, str]) -> str:
     if not labels:
         return ""
-    body = ",".join(
-        f'{key}="{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-        for key, value in labels.items()
-    )
-    return "{" + body + "}"
+    return "{" + ",".join(f'{key}="{_escape(value)}"' for key, value in labels.items()) + "}"
 
 
 class Exposition:
@@ -55,62 +50,46 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def database_metrics(out: Exposition, session: Session, now: datetime, worker_alive: timedelta) -> None:
+def database_metrics(out: Exposition, stats: Stats, now: datetime) -> None:
     """Queue depth, running attempts, open instances, scheduling lag and live workers."""
-    counts = attempt_store.counts_by_state(session)
-    served = {q for (text,) in session.execute(select(m.Worker.queues)).all() for q in text.split(",") if q}
-    queues = sorted({"default", *served, *(queue or "local" for (_, queue) in counts)})
+    depth: dict[str, int] = {}
+    running: dict[str, int] = {}
+    for (state, queue), count in stats.attempts.items():
+        target = depth if state == "queued" else running if state == "running" else None
+        if target is not None:
+            target[queue or "local"] = target.get(queue or "local", 0) + count
+    queues = sorted({"default", *stats.served_queues, *depth, *running})
     out.family(
         "flowyard_queue_depth",
         "gauge",
         "Task attempts waiting for a worker, per queue.",
-        [
-            ({"queue": q}, sum(n for (s, qq), n in counts.items() if s == "queued" and (qq or "local") == q))
-            for q in queues
-        ],
+        [({"queue": q}, depth.get(q, 0)) for q in queues],
     )
     out.family(
         "flowyard_running_tasks",
         "gauge",
         "Task attempts running now, per queue ('local' = the in-process executor).",
-        [
-            ({"queue": q}, sum(n for (s, qq), n in counts.items() if s == "running" and (qq or "local") == q))
-            for q in queues
-        ],
-    )
-    by_status = dict(
-        session.execute(
-            select(m.FlowInstance.status, func.count())
-            .where(m.FlowInstance.status.in_([int(s) for s in OPEN_STATUSES]))
-            .group_by(m.FlowInstance.status)
-        ).all()
+        [({"queue": q}, running.get(q, 0)) for q in queues],
     )
     out.family(
         "flowyard_open_flow_instances",
         "gauge",
         "Flow instances not yet ended, per status.",
-        [({"status": Status(s).name}, by_status.get(int(s), 0)) for s in OPEN_STATUSES],
+        [({"status": status.name}, count) for status, count in stats.open_instances.items()],
     )
-    overdue_tick = session.execute(
-        select(func.min(m.FlowSchedule.next_tick_at)).where(m.FlowSchedule.next_tick_at <= now)
-    ).scalar()
-    ready_since = session.execute(
-        select(func.min(m.TaskInstance.updated_at)).where(
-            m.TaskInstance.status == int(Status.READY),
-            (m.TaskInstance.next_attempt_at.is_(None)) | (m.TaskInstance.next_attempt_at <= now),
-        )
-    ).scalar()
-    lags = [(now - t).total_seconds() for t in (overdue_tick, ready_since) if t is not None]
+    since = [t for t in (stats.oldest_overdue_tick, stats.oldest_due_ready) if t is not None]
     out.family(
         "flowyard_scheduling_lag_seconds",
         "gauge",
         "How far the scheduler is behind: the oldest overdue cron tick or due READY task.",
-        [({}, max([0.0, *lags]))],
+        [({}, max([0.0, *((now - t).total_seconds() for t in since)]))],
     )
-    alive = session.execute(
-        select(func.count()).select_from(m.Worker).where(m.Worker.heartbeat_at >= now - worker_alive)
-    ).scalar_one()
-    out.family("flowyard_workers_alive", "gauge", "Celery workers with a recent heartbeat.", [({}, alive)])
+    out.family(
+        "flowyard_workers_alive",
+        "gauge",
+        "Celery workers with a recent heartbeat.",
+        [({}, stats.workers_alive)],
+    )
 
 
 def scheduler_metrics(

@@ -173,3 +173,43 @@ def test_admin_cluster_shows_the_leader_and_the_workers(
     assert not by_name["w-silent"]["alive"] and by_name["w-silent"]["running"] == 0
     text = CliRunner().invoke(cli, ["admin", "cluster", "--database-url", database_url]).output
     assert "scheduler leader: scheduler:host-a:1" in text and "1/4 running" in text and "silent for" in text
+
+
+def test_stats_and_the_lag_gauge_follow_overdue_ticks_and_waiting_tasks(
+    sessions: sessionmaker[Session],
+) -> None:
+    from flowyard.domain.states import Status
+    from flowyard.metrics import Exposition, database_metrics
+    from flowyard.store import stats
+
+    def lag_and_depth(now: datetime) -> tuple[str, str]:
+        out = Exposition()
+        with transaction(sessions, read_only=True) as session:
+            database_metrics(out, stats.read(session, now), now)
+        lines = out.text().splitlines()
+        lag = next(line for line in lines if line.startswith("flowyard_scheduling_lag_seconds "))
+        depth = next(line for line in lines if line.startswith('flowyard_queue_depth{queue="default"}'))
+        return lag, depth
+
+    seed_attempt(sessions)  # one queued attempt in "default", its instance RUNNING
+    assert lag_and_depth(T0) == (
+        "flowyard_scheduling_lag_seconds 0",
+        'flowyard_queue_depth{queue="default"} 1',
+    )
+    with transaction(sessions) as session:
+        session.add(m.FlowSchedule(flow_id=1, cursor_at=T0, next_tick_at=T0 + timedelta(seconds=10)))
+        session.execute(
+            m.TaskInstance.__table__.update().values(
+                status=int(Status.READY), updated_at=T0 + timedelta(seconds=4)
+            )
+        )
+    assert lag_and_depth(T0 + timedelta(seconds=9))[0] == "flowyard_scheduling_lag_seconds 5"  # a task waits
+    assert lag_and_depth(T0 + timedelta(seconds=17))[0] == "flowyard_scheduling_lag_seconds 13"
+    with transaction(sessions) as session:
+        session.execute(m.TaskInstance.__table__.update().values(status=int(Status.SUCCESS)))
+    assert (
+        lag_and_depth(T0 + timedelta(seconds=17))[0] == "flowyard_scheduling_lag_seconds 7"
+    )  # the tick is due
+    with transaction(sessions, read_only=True) as session:
+        read = stats.read(session, T0)
+    assert read.open_instances[Status.RUNNING] == 1 and read.workers_alive == 0

@@ -15,9 +15,9 @@ from flowyard.clock import Clock
 from flowyard.metrics import CONTENT_TYPE, Exposition, database_metrics, scheduler_metrics
 from flowyard.scheduler.loop import Scheduler
 from flowyard.store.db import transaction
+from flowyard.store.stats import read as read_stats
 
 STUCK_AFTER = timedelta(seconds=30)  # a scheduler loop silent this long is unhealthy
-WORKER_ALIVE = timedelta(seconds=30)
 
 
 def ops_routes(sessions: sessionmaker[Session], clock: Clock, scheduler: Scheduler | None) -> list[Route]:
@@ -41,7 +41,8 @@ def ops_routes(sessions: sessionmaker[Session], clock: Clock, scheduler: Schedul
         out = Exposition()
         now = clock.now()
         with transaction(sessions, read_only=True) as session:
-            database_metrics(out, session, now, WORKER_ALIVE)
+            stats = read_stats(session, now)
+        database_metrics(out, stats, now)
         if scheduler is not None:
             scheduler_metrics(
                 out, scheduler.metrics, leader=scheduler.is_leader, last_step_age=_step_age(scheduler, clock)

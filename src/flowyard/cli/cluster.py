@@ -6,7 +6,7 @@ whichever process is up or down.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,7 @@ from flowyard.store import attempts, leases
 from flowyard.store import workers as worker_store
 from flowyard.store.db import make_engine, make_session_factory, transaction
 from flowyard.store.migrate import upgrade
-
-ALIVE = timedelta(seconds=30)  # as /metrics' flowyard_workers_alive
+from flowyard.store.stats import WORKER_ALIVE
 
 
 def cluster_state(data_dir: Path | None, database_url: str | None, now: datetime) -> dict[str, Any]:
@@ -47,7 +46,7 @@ def cluster_state(data_dir: Path | None, database_url: str | None, now: datetime
                 "pid": w.pid,
                 "queues": list(w.queues),
                 "concurrency": w.concurrency,
-                "alive": now - w.heartbeat_at <= ALIVE,
+                "alive": now - w.heartbeat_at <= WORKER_ALIVE,
                 "heartbeatAgeSeconds": round((now - w.heartbeat_at).total_seconds(), 1),
                 "running": running.get(w.name, 0),
             }
