@@ -22,6 +22,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from flowyard.clock import SystemClock
 from flowyard.domain.identity import Application, Organization, User
@@ -32,7 +33,7 @@ from flowyard.settings import load_settings
 from flowyard.store.db import make_engine, make_session_factory
 from flowyard.store.migrate import upgrade
 
-__all__ = ["admin_group", "database_options", "emit", "reports_errors"]
+__all__ = ["admin_group", "database_options", "emit", "open_database", "reports_errors"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -79,14 +80,21 @@ def _fail(error: FlowyardError) -> None:
 
 
 @contextmanager
-def _identity(data_dir: Path | None, database_url: str | None) -> Iterator[IdentityService]:
+def open_database(data_dir: Path | None, database_url: str | None) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the database the options (or the environment) name, its schema brought up to date."""
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     engine = make_engine(settings.resolved_database_url)
     try:
         upgrade(engine)
-        yield IdentityService(make_session_factory(engine))
+        yield make_session_factory(engine)
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _identity(data_dir: Path | None, database_url: str | None) -> Iterator[IdentityService]:
+    with open_database(data_dir, database_url) as sessions:
+        yield IdentityService(sessions)
 
 
 def emit(as_json: bool, document: Any, text: str) -> None:
@@ -249,13 +257,8 @@ def flow_group() -> None:
 
 
 def _set_flow_locked(flow_id: int, locked: bool, data_dir: Path | None, database_url: str | None) -> None:
-    settings = load_settings(data_dir=data_dir, database_url=database_url)
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        upgrade(engine)
-        FlowService(make_session_factory(engine)).set_locked(flow_id, locked)
-    finally:
-        engine.dispose()
+    with open_database(data_dir, database_url) as sessions:
+        FlowService(sessions).set_locked(flow_id, locked)
 
 
 @flow_group.command("lock")

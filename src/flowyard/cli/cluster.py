@@ -12,30 +12,20 @@ from typing import Any
 
 import click
 
-from flowyard.cli.admin import database_options, emit, reports_errors
+from flowyard.cli.admin import database_options, emit, open_database, reports_errors
 from flowyard.clock import SystemClock
-from flowyard.settings import load_settings
 from flowyard.store import attempts, leases
 from flowyard.store import workers as worker_store
-from flowyard.store.db import make_engine, make_session_factory, transaction
-from flowyard.store.migrate import upgrade
+from flowyard.store.db import transaction
 from flowyard.store.stats import WORKER_ALIVE
 
 
 def cluster_state(data_dir: Path | None, database_url: str | None, now: datetime) -> dict[str, Any]:
-    settings = load_settings(data_dir=data_dir, database_url=database_url)
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        upgrade(engine)
-        with transaction(make_session_factory(engine), read_only=True) as session:
-            leader = leases.holder(session, now)
-            running = attempts.running_by_owner(session)
-            rows = worker_store.all_workers(session)
-            queued = sum(
-                n for (state, _), n in attempts.counts_by_state(session).items() if state == "queued"
-            )
-    finally:
-        engine.dispose()
+    with open_database(data_dir, database_url) as sessions, transaction(sessions, read_only=True) as session:
+        leader = leases.holder(session, now)
+        running = attempts.running_by_owner(session)
+        rows = worker_store.all_workers(session)
+        queued = sum(n for (state, _), n in attempts.counts_by_state(session).items() if state == "queued")
     return {
         "leader": leader,
         "queued": queued,

@@ -37,7 +37,7 @@ from flowyard.domain.planning import retry_limit_of
 from flowyard.domain.states import Status, check_transition
 from flowyard.errors import InvalidParameterError, NoPrivilegeError, StateError
 from flowyard.services.flows import load_visible, rights_of
-from flowyard.services.task_logs import FileLogs, TaskLogs
+from flowyard.services.task_logs import FileLogs, TaskLogs, log_file
 from flowyard.store import instances as store
 from flowyard.store.db import transaction
 from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
@@ -351,7 +351,7 @@ class RunService:
         return task, record
 
     def log_path(self, flow_instance_id: str, task_instance_id: str) -> Path:
-        return self.log_dir / flow_instance_id / f"{task_instance_id}.log"
+        return log_file(self.log_dir, flow_instance_id, task_instance_id)
 
     def read_log(self, caller: Caller, task_instance_id: str, max_length: int | None) -> str:
         """The first ``max_length`` characters (default 2^20) of the task instance's log."""

@@ -19,6 +19,11 @@ from flowyard.store import logs as log_store
 from flowyard.store.db import transaction
 
 
+def log_file(log_dir: Path, flow_instance_id: str, task_instance_id: str) -> Path:
+    """Where a task instance's log file lives under a data dir's log directory (every process alike)."""
+    return log_dir / flow_instance_id / f"{task_instance_id}.log"
+
+
 class TaskLogs(Protocol):
     def append(self, flow_instance_id: str, task_instance_id: str, text: str, now: datetime) -> None: ...
 
@@ -30,7 +35,7 @@ class FileLogs:
         self.log_dir = log_dir
 
     def path(self, flow_instance_id: str, task_instance_id: str) -> Path:
-        return self.log_dir / flow_instance_id / f"{task_instance_id}.log"
+        return log_file(self.log_dir, flow_instance_id, task_instance_id)
 
     def append(self, flow_instance_id: str, task_instance_id: str, text: str, now: datetime) -> None:
         path = self.path(flow_instance_id, task_instance_id)
