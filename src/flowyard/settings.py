@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     requeue_seconds: float = Field(default=60.0, gt=0)
     # How often a worker renews its attempts and ships their logs.
     heartbeat_seconds: float = Field(default=2.0, gt=0)
+    # Run events (docs/events.md) older than this are purged by the leading scheduler.
+    event_retention_hours: float = Field(default=168.0, gt=0)
 
     @property
     def resolved_database_url(self) -> str:

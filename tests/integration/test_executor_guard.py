@@ -48,7 +48,7 @@ def test_recovery_kills_only_the_orphans_of_its_own_owner() -> None:
     import os
     import uuid
 
-    from flowyard.scheduler.recovery import kill_orphans
+    from flowyard.executor.recovery import kill_orphans
 
     attempt = f"{uuid.uuid4().hex}#1"
 

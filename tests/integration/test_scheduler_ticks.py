@@ -19,6 +19,7 @@ from flowyard.clock import FakeClock
 from flowyard.cron import next_fire_times
 from flowyard.domain.ticks import CatchUp
 from flowyard.executor.local import LocalExecutor
+from flowyard.roles.assembly import assemble_scheduler
 from flowyard.scheduler.loop import Scheduler, SchedulerConfig
 from flowyard.settings import Settings
 from flowyard.store import models as m
@@ -51,8 +52,9 @@ class Rig:
     def scheduler(self, policy: CatchUp = CatchUp.LATEST, owner: str = "test") -> Scheduler:
         executor = LocalExecutor(self.clock, total_cpu=4)
         self.executors.append(executor)
-        config = SchedulerConfig(owner=owner, zone=BERLIN, work_dir=self.work, catch_up=policy)
-        scheduler = Scheduler(self.sessions, self.app.state.ctx.runs, executor, self.clock, config)
+        config = SchedulerConfig(owner=owner, zone=BERLIN, work_dir=self.work)
+        runs = self.app.state.ctx.runs
+        scheduler = assemble_scheduler(self.sessions, runs, executor, self.clock, config, catch_up=policy)
         self.app.state.ctx.runs.set_wake(scheduler.wake)  # triggers through the API reach this scheduler
         return scheduler
 

@@ -130,7 +130,7 @@ def test_log_chunks_read_in_order_up_to_a_limit(sessions: sessionmaker[Session])
 
 
 def test_leadership_renews_hands_over_on_release_and_on_silence(sessions: sessionmaker[Session]) -> None:
-    from flowyard.scheduler.leadership import Leadership
+    from flowyard.services.leadership import Leadership
 
     one = Leadership(sessions, "s1", TTL, timedelta(seconds=1))
     two = Leadership(sessions, "s2", TTL, timedelta(seconds=1))

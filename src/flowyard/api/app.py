@@ -30,7 +30,7 @@ from flowyard.api.ops import ops_routes
 from flowyard.api.tokens import token_routes
 from flowyard.clock import Clock, SystemClock
 from flowyard.errors import InternalError, InvalidParameterError
-from flowyard.scheduler.embedded import make_scheduler, task_logs
+from flowyard.roles.assembly import make_scheduler, task_logs
 from flowyard.scheduler.loop import Scheduler
 from flowyard.services.auth import AuthService
 from flowyard.services.dataworks import WorkflowSpecService

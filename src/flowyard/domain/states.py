@@ -15,7 +15,7 @@ run (outside a trigger-from-task selection, or after the instance failed).
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 from flowyard.errors import InternalError
 
@@ -71,3 +71,30 @@ def check_transition(kind: str, old: Status, new: Status) -> None:
     table = FLOW_TRANSITIONS if kind == "flow" else TASK_TRANSITIONS
     if new not in table.get(old, frozenset()):
         raise TransitionError(f"illegal {kind} instance transition {old.name} -> {new.name}")
+
+
+class AttemptState(StrEnum):
+    """Where one attempt of a task instance is (the ``task_attempts.state`` column).
+
+    ``queued`` (committed for a worker to claim) → ``running`` (claimed: a process runs it) →
+    ``ended`` (a worker wrote how it ended) → ``done`` (the scheduler recorded the result on the
+    task instance). A local attempt goes ``running`` → ``done`` directly; a queued attempt that is
+    cancelled before any worker claims it goes ``queued`` → ``ended``.
+    """
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    ENDED = "ended"
+    DONE = "done"
+
+
+ATTEMPT_TRANSITIONS: dict[AttemptState, frozenset[AttemptState]] = {
+    AttemptState.QUEUED: frozenset({AttemptState.RUNNING, AttemptState.ENDED}),
+    AttemptState.RUNNING: frozenset({AttemptState.ENDED, AttemptState.DONE}),
+    AttemptState.ENDED: frozenset({AttemptState.DONE}),
+}
+
+
+def attempt_sources(new: AttemptState) -> tuple[AttemptState, ...]:
+    """The states an attempt may move to ``new`` from: the guard of its conditional UPDATE."""
+    return tuple(old for old, targets in ATTEMPT_TRANSITIONS.items() if new in targets)

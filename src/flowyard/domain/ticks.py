@@ -15,6 +15,7 @@ policy decides (README, "Scheduling"):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
@@ -115,3 +116,46 @@ def next_tick(
 ) -> datetime | None:
     """The next tick after ``cursor``: when the scheduler has to look at this flow again."""
     return _first_after(cron, zone, _floor_after(cursor.astimezone(UTC), start_date, zone))
+
+
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)  # the next tick of a schedule that has none left
+
+
+@dataclass(frozen=True, slots=True)
+class TickPlan:
+    """What one look at a flow's schedule decides: the ticks to create and where the schedule moves."""
+
+    ticks: tuple[datetime, ...]  # the instances to create, oldest first
+    cursor: datetime  # the new cursor: the newest tick considered (it only ever moves to fire times)
+    upcoming: datetime  # when to look at this flow again (NEVER when no tick is left)
+
+
+def plan_ticks(
+    cron: CronExpression,
+    zone: tzinfo,
+    cursor: datetime | None,
+    now: datetime,
+    policy: CatchUp = CatchUp.LATEST,
+    *,
+    start_date: date | None = None,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+) -> TickPlan:
+    """The due ticks of one flow at ``now`` inside its schedule window, and its next look.
+
+    ``cursor`` None means the schedule was just switched on: its first tick is the next one from
+    ``now``. The window (FlowSpec's ``scheduleStartTime``/``scheduleEndTime``) bounds both ends.
+    The cursor only ever moves to a fire time: Quartz chains each fire time from the previous one,
+    and around DST changes the chain depends on where it starts.
+    """
+    if cursor is None:
+        cursor = now
+    floor = cursor if window_start is None else max(cursor, window_start - timedelta(microseconds=1))
+    ticks = due_ticks(cron, zone, floor, now, policy, start_date=start_date)
+    if window_end is not None:
+        ticks = [t for t in ticks if t <= window_end]
+    new_cursor = max([cursor, *ticks])
+    upcoming = next_tick(cron, zone, max(new_cursor, floor), start_date)
+    if upcoming is None or (window_end is not None and upcoming > window_end):
+        upcoming = NEVER
+    return TickPlan(tuple(ticks), new_cursor, upcoming)

@@ -30,9 +30,8 @@ from flowyard.executor.base import AttemptResult, ExecutorFullError
 from flowyard.executor.codec import decode_spec
 from flowyard.executor.guard import Guard
 from flowyard.executor.local import LocalExecutor
-from flowyard.scheduler.recovery import OWNER_VARIABLE, kill_orphans
+from flowyard.executor.recovery import OWNER_VARIABLE, kill_orphans
 from flowyard.store import attempts as attempt_store
-from flowyard.store import instances as instance_store
 from flowyard.store import logs as log_store
 from flowyard.store import workers as worker_store
 from flowyard.store.db import transaction
@@ -124,7 +123,7 @@ class WorkerRuntime:
             worker_store.register(
                 session, self.name, socket.gethostname(), os.getpid(), self._queues, self._concurrency, now
             )
-            left = [a.id for a in instance_store.running_attempts(session, self.name)]
+            left = [a.id for a in attempt_store.running_attempts(session, self.name)]
         if left:
             kill_orphans(left, self.name)
             with transaction(self._sessions) as session:

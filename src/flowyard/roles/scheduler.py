@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from flowyard.api.ops import ops_routes
 from flowyard.clock import Clock, SystemClock
-from flowyard.scheduler.embedded import make_scheduler, task_logs
+from flowyard.roles.assembly import make_scheduler, task_logs
 from flowyard.server import Server, lock_embedded_database
 from flowyard.services.runs import RunService
 from flowyard.settings import Settings

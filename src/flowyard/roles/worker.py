@@ -17,7 +17,7 @@ from flowyard.clock import SystemClock
 from flowyard.errors import FlowyardError
 from flowyard.executor.celery_app import RUN_ATTEMPT, make_celery, queue_name
 from flowyard.executor.worker import WorkerRuntime
-from flowyard.scheduler.embedded import check_settings
+from flowyard.roles.assembly import check_settings
 from flowyard.settings import Settings
 from flowyard.store.db import make_engine, make_session_factory
 from flowyard.store.migrate import upgrade

@@ -1,49 +1,40 @@
-"""The scheduler loop: read state, ask the pure core (``flowyard.domain.planning``), persist, dispatch.
+"""The scheduler loop: read the clock, call the run services, drive the executor, sleep.
 
 :meth:`Scheduler.step` is one pass with ``now`` given; the thread in
 :meth:`Scheduler.run` calls it whenever something happened (a trigger, an
-attempt ended) or a timer is due, reading the clock only there. Every state
-change is checked against the transition table. Work is claimed in the
-database before it reaches the executor, so a crash never runs an attempt
-twice: :mod:`flowyard.scheduler.recovery` settles what a crash left behind.
+attempt ended) or a timer is due, reading the clock only there. Decisions are
+the pure core's and every transaction is a service's
+(:class:`~flowyard.services.instances.InstanceService`,
+:class:`~flowyard.services.attempts.AttemptService`); this module holds no
+SQL. Work is claimed in the database before it reaches the executor, so a
+crash never runs an attempt twice.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from flowyard.clock import Clock
 from flowyard.domain import planning
-from flowyard.domain.cron import parse_cron
-from flowyard.domain.flows import Flow, flow_zone, schedule_window
-from flowyard.domain.instances import InstanceRun
-from flowyard.domain.states import Status, check_transition
-from flowyard.domain.ticks import CatchUp, due_ticks, next_tick
-from flowyard.errors import FlowyardError
-from flowyard.executor.base import AttemptResult, AttemptSpec, Executor, ExecutorFullError, Outcome
+from flowyard.domain.states import Status
+from flowyard.executor.base import AttemptResult, Executor, ExecutorFullError, Outcome
 from flowyard.executor.codec import encode_spec
-from flowyard.scheduler.launch import build_attempt
-from flowyard.scheduler.leadership import Leadership
+from flowyard.executor.recovery import OWNER_VARIABLE, kill_orphans
 from flowyard.scheduler.metrics import SchedulerMetrics
-from flowyard.scheduler.premises import unmet_premises
-from flowyard.scheduler.recovery import OWNER_VARIABLE, kill_orphans
-from flowyard.services.runs import RunService
-from flowyard.store import attempts as attempt_store
-from flowyard.store import flows as flow_store
-from flowyard.store import instances as store
-from flowyard.store.db import transaction
-from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
+from flowyard.services.attempts import AttemptRow, AttemptService, Launch
+from flowyard.services.instances import InstanceRecord, InstanceService, TaskInstanceRecord
+from flowyard.services.launch import build_attempt
+from flowyard.services.leadership import Leadership
 
 log = logging.getLogger("flowyard.scheduler")
 
 IDLE_WAKE = timedelta(seconds=1)
+INTERRUPTED = "interrupted: the Flowyard server stopped while it ran"
 
 
 @dataclass
@@ -51,10 +42,7 @@ class SchedulerConfig:
     owner: str  # identifies this scheduler's attempts in the database
     zone: tzinfo
     work_dir: Path
-    catch_up: CatchUp = CatchUp.LATEST
     idle_wake: timedelta = IDLE_WAKE
-    # Leader election among schedulers sharing the database; None = this is the only scheduler.
-    lease_ttl: timedelta | None = None
     # A running attempt of another owner (a worker, a dead server) silent for this long is lost.
     lost_after: timedelta = timedelta(seconds=30)
 
@@ -65,22 +53,19 @@ class Companion(Protocol):
     def stop(self) -> None: ...
 
 
-@dataclass
-class _Running:
-    attempts: dict[str, str] = field(default_factory=dict)  # attempt id -> task instance id
-
-
 class Scheduler:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
-        runs: RunService,
+        instances: InstanceService,
+        attempts: AttemptService,
+        leadership: Leadership,
         executor: Executor,
         clock: Clock,
         config: SchedulerConfig,
     ) -> None:
-        self._sessions = sessions
-        self._runs = runs
+        self.instances = instances
+        self.attempts = attempts
+        self._leadership = leadership
         self._executor = executor
         self._clock = clock
         self._config = config
@@ -89,13 +74,12 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._new_work = True
         self._housekeeping_at = datetime.min.replace(tzinfo=UTC)
-        self._flows: dict[str, Flow] = {}  # instance id -> parsed snapshot, while the instance is open
-        self._leadership = Leadership(sessions, config.owner, config.lease_ttl, config.idle_wake)
         self._beat_due = datetime.min.replace(tzinfo=UTC)
         self.last_step_at: datetime | None = None
         self.metrics = SchedulerMetrics()
         self._unrecorded: list[AttemptResult] = []
         self.companions: list[Companion] = []  # threads that live and die with the loop (listeners)
+        self.housekeepers: list[HouseKeeper] = []  # the leader's periodic chores (event purge, ...)
 
     # --- the thread -------------------------------------------------------------------------------
 
@@ -166,13 +150,12 @@ class Scheduler:
         retried if it has retries left and fails otherwise, with the reason in
         its log. Returns the number of attempts settled.
         """
-        with transaction(self._sessions) as session:
-            attempts = store.running_attempts(session, self._config.owner)
+        attempts = self.attempts.running(self._config.owner)
         if not attempts:
             return 0
         kill_orphans((a.id for a in attempts), self._config.owner)
         for attempt in attempts:
-            self._settle_lost(attempt, "interrupted: the Flowyard server stopped while it ran", now)
+            self._settle_lost(attempt, INTERRUPTED, now)
         log.warning("recovered %d interrupted task attempts", len(attempts))
         return len(attempts)
 
@@ -195,11 +178,7 @@ class Scheduler:
             self._housekeeping_at = min(
                 [t for t in next_times if t is not None] + [now + self._config.idle_wake]
             )
-        with transaction(self._sessions, read_only=True) as session:
-            records = store.get_many(session, store.open_instance_ids(session))
-        records = self.advance(records, now)
-        if any(r.status.final for r in records):
-            self._new_work = True  # an ended instance may let a queued one of the same flow start
+        records = self.advance(self.instances.open_instances(), now)
         next_times.append(self.dispatch(records, now))
         due = [t for t in next_times if t is not None]
         wait = min((t - now for t in due), default=self._config.idle_wake)
@@ -207,117 +186,21 @@ class Scheduler:
 
     def tick(self, now: datetime) -> datetime | None:
         """Create the instances of due cron ticks; returns the earliest next tick of any flow."""
-        with transaction(self._sessions, read_only=True) as session:
-            flow_ids = store.due_periodic_flows(session, now)
-        for flow_id in flow_ids:
-            with transaction(self._sessions) as session:
-                flow = flow_store.load_flow(session, flow_id)
-                cursor = store.schedule_cursor(session, flow_id)
-            if flow is None or not flow.definition.cron.strip():
-                continue
-            cron = parse_cron(flow.definition.cron)
-            if cursor is None:  # just enabled: its first tick is the next one from now
-                cursor = now
-            start_date = flow.definition.start_date
-            options = flow.definition.options
-            zone = flow_zone(options, self._config.zone)
-            start_at, end_at = schedule_window(options, self._config.zone)
-            floor = cursor if start_at is None else max(cursor, start_at - timedelta(microseconds=1))
-            ticks = due_ticks(cron, zone, floor, now, self._config.catch_up, start_date=start_date)
-            if end_at is not None:
-                ticks = [t for t in ticks if t <= end_at]
-            for tick_at in ticks:
-                if self._runs.create_tick(flow, tick_at, now):
-                    log.info("flow %s: tick %s", flow_id, tick_at.isoformat())
-            # The cursor only ever moves to a fire time: Quartz chains each fire time from the previous
-            # one, and around DST changes the chain depends on where it starts.
-            new_cursor = max([cursor, *ticks])
-            upcoming = next_tick(cron, zone, max(new_cursor, floor), start_date)
-            if upcoming is None or (end_at is not None and upcoming > end_at):
-                upcoming = store.NEVER
-            with transaction(self._sessions) as session:
-                store.set_schedule(session, flow_id, new_cursor, upcoming)
-        with transaction(self._sessions, read_only=True) as session:
-            return store.earliest_next_tick(session)
+        return self.instances.tick(now)
 
     def start_instances(self, now: datetime) -> datetime | None:
         """Move INIT/WAIT instances on (one active instance per flow); returns the next future trigger."""
-        with transaction(self._sessions) as session:
-            pending = store.pending(session)
-            active = store.active_flow_ids(session)
-            runs: list[InstanceRun] = []
-            for record in pending:
-                waiting: tuple[str, ...] = ()
-                if record.trigger_kind == "schedule" and record.trigger_at <= now:
-                    waiting = unmet_premises(session, record)
-                runs.append(record.run(waiting))
-            by_id = {r.id: r for r in pending}
-            for start in planning.instances_to_start(runs, active, now):
-                record = by_id[start.instance_id]
-                check_transition("flow", record.status, start.status)
-                values: dict[str, object] = {"status": start.status, "updated_at": now}
-                if start.status == Status.RUNNING:
-                    values["started_at"] = now
-                else:
-                    values["message"] = "waiting for upstream: " + ", ".join(runs_waiting(runs, record.id))
-                store.update_instance(session, record.id, **values)
-        future = [r.trigger_at for r in pending if r.trigger_at > now]
-        return min(future, default=None)
+        return self.instances.start_pending(now)
 
     def advance(self, records: list[InstanceRecord], now: datetime) -> list[InstanceRecord]:
-        """Ready tasks whose upstreams finished, end instances, skip what will never run, kill cancelled.
-
-        Returns the records as they are after the changes, for :meth:`dispatch`.
-        """
-        updated: list[InstanceRecord] = []
-        with transaction(self._sessions) as session:
-            running = (
-                store.running_attempts(session, None if self._remote else self._config.owner)
-                if any(r.cancelled for r in records)
-                else []
-            )
-            for record in records:
-                updated.append(self._advance_one(session, record, now))
+        """Ready tasks, end instances, skip what will never run, kill what was cancelled."""
+        advanced = self.instances.advance(records, now, owner=None if self._remote else self._config.owner)
         # Kills go out after the commit: a remote cancel writes to the database itself.
-        cancelled = {t.id for r in records if r.cancelled for t in r.tasks}
-        for attempt in running:
-            if attempt.task_instance_id in cancelled:
-                self._executor.cancel(attempt.id)
-        live = {r.id for r in updated}
-        for instance_id in [i for i in self._flows if i not in live]:
-            del self._flows[instance_id]  # the snapshot cache follows the open instances
-        return updated
-
-    def _advance_one(self, session: Session, record: InstanceRecord, now: datetime) -> InstanceRecord:
-        changed: dict[str, Status] = {}
-        run = record.run()
-        for task_id in planning.newly_ready(run):
-            check_transition("task", Status.INIT, Status.READY)
-            store.update_task(session, task_id, status=Status.READY, updated_at=now)
-            changed[task_id] = Status.READY
-        status = record.status
-        outcome = planning.instance_outcome(run, self._flow(record).definition.options.failure_strategy)
-        if outcome is not None:
-            check_transition("flow", status, outcome)
-            status = outcome
-            store.update_instance(session, record.id, status=outcome, updated_at=now)
-        if status in (Status.FAIL, Status.CANCEL):
-            for task_id in planning.to_skip(replace(run, status=status)):
-                store.update_task(
-                    session,
-                    task_id,
-                    status=Status.SKIP,
-                    updated_at=now,
-                    message="not run: the instance ended",
-                )
-                changed[task_id] = Status.SKIP
-        tasks = tuple(replace(t, status=changed[t.id]) if t.id in changed else t for t in record.tasks)
-        ended_at = record.ended_at
-        settled = replace(run, status=status, tasks=tuple(t.run() for t in tasks))
-        if status.final and ended_at is None and planning.instance_finished(settled):
-            ended_at = now
-            store.update_instance(session, record.id, ended_at=now, updated_at=now)
-        return replace(record, status=status, ended_at=ended_at, tasks=tasks)
+        for attempt_id in advanced.to_kill:
+            self._executor.cancel(attempt_id)
+        if advanced.ended:
+            self._new_work = True  # an ended instance may let a queued one of the same flow start
+        return advanced.records
 
     def dispatch(self, records: list[InstanceRecord], now: datetime) -> datetime | None:
         """Start READY tasks while the executor has room; returns the earliest pending retry time."""
@@ -332,110 +215,81 @@ class Scheduler:
         chosen = planning.startable(candidates, now, len(candidates))
         free = self._executor.free_cpu()
         busy = bool(self._executor.running())
-        specs: list[tuple[TaskInstanceRecord, AttemptSpec, str]] = []
+        launches: list[Launch] = []
         for inst, task_run in chosen:
             record = by_id[inst.id]
             task = next(t for t in record.tasks if t.id == task_run.id)
-            built = self._build(record, task, now)
-            if built is None:
+            launch = self._build(record, task, now)
+            if launch is None:
                 continue
-            spec, command = built
-            if spec.cpu > free and (busy or specs):
+            if launch.spec.cpu > free and (busy or launches):
                 break  # admission: the executor is full; the rest waits for a slot
-            free -= spec.cpu
-            specs.append((task, spec, command))
-        if not specs:
+            free -= launch.spec.cpu
+            launches.append(launch)
+        if not launches:
             return min(retries, default=None)
         # Claim every attempt in one transaction before any process starts: a crash after this
         # point leaves RUNNING attempts that recovery settles; it never runs one twice.
-        with transaction(self._sessions) as session:
-            for task, spec, command in specs:
-                check_transition("task", Status.READY, Status.RUNNING)
-                if self._remote:
-                    attempt_store.add_queued(
-                        session,
-                        spec.attempt_id,
-                        task.id,
-                        spec.run_num,
-                        queue=spec.queue,
-                        spec=encode_spec(spec),
-                        now=now,
-                    )
-                else:
-                    store.add_attempt(
-                        session, spec.attempt_id, task.id, spec.run_num, self._config.owner, now
-                    )
-                store.update_task(
-                    session,
-                    task.id,
-                    status=Status.RUNNING,
-                    run_num=spec.run_num,
-                    next_attempt_at=None,
-                    started_at=task.started_at or now,
-                    updated_at=now,
-                    command=command,
-                )
-        for task, spec, _ in specs:
-            try:
-                self._executor.submit(spec)
-            except ExecutorFullError:
-                self._release(spec.attempt_id, task.id, spec.run_num - 1, now)
+        self.attempts.claim(launches, now, remote=self._remote)
+        for launch in launches:
+            self._submit(launch, now)
         return min(retries, default=None)
 
-    def _flow(self, record: InstanceRecord) -> Flow:
-        flow = self._flows.get(record.id)
-        if flow is None:
-            flow = self._flows[record.id] = record.flow()
-        return flow
+    def _submit(self, launch: Launch, now: datetime) -> None:
+        """Hand one claimed attempt to the executor; whatever goes wrong ends this attempt alone."""
+        try:
+            self._executor.submit(launch.spec)
+        except ExecutorFullError:
+            self.attempts.release(launch, now)
+        except Exception as error:  # e.g. a NUL byte the OS refuses: FAIL it, with the reason logged
+            reason = f"could not start: {error}"
+            log.warning("attempt %s %s", launch.spec.attempt_id, reason)
+            self.attempts.note(
+                launch.record.id, launch.task.id, f"Flowyard could not start this task: {error}\n", now
+            )
+            self._unrecorded.append(
+                AttemptResult(
+                    attempt_id=launch.spec.attempt_id,
+                    task_instance_id=launch.task.id,
+                    run_num=launch.spec.run_num,
+                    outcome=Outcome.FAILED,
+                    exit_code=None,
+                    message=reason,
+                    started_at=now,
+                    ended_at=now,
+                    pid=None,
+                )
+            )
+            self.attempt_ended()
 
-    def _build(
-        self, record: InstanceRecord, task: TaskInstanceRecord, now: datetime
-    ) -> tuple[AttemptSpec, str] | None:
+    def _build(self, record: InstanceRecord, task: TaskInstanceRecord, now: datetime) -> Launch | None:
         """The attempt for a READY task, or None when it cannot start (the task is failed, reason logged)."""
-        definition = self._flow(record).definition.task(task.name)
+        definition = self.instances.flow_of(record).definition.task(task.name)
         assert definition is not None
         run_num = task.run_num + 1
-        log_path = self._runs.log_path(record.id, task.id)
-        if not self._remote:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path = self.attempts.log_path(record.id, task.id)
         try:
+            if not self._remote:
+                log_path.parent.mkdir(parents=True, exist_ok=True)
             spec, command = build_attempt(
                 record,
                 task,
                 definition,
                 run_num=run_num,
-                zone=flow_zone(self._flow(record).definition.options, self._config.zone),
+                zone=self.instances.zone_of(record),
                 now=now,
                 log_path=log_path,
                 work_root=self._config.work_dir,
             )
             if not self._remote:  # a worker stamps its own name; recovery finds our orphans by ours
                 spec = replace(spec, env={**spec.env, OWNER_VARIABLE: self._config.owner})
-            return spec, command
-        except FlowyardError as error:  # e.g. an unknown ${name}: the task fails, the reason goes to its log
-            self._runs.logs.append(
-                record.id, task.id, f"Flowyard could not start this task: {error.message}\n", now
-            )
-            with transaction(self._sessions) as session:
-                check_transition("task", Status.READY, Status.FAIL)
-                store.update_task(
-                    session,
-                    task.id,
-                    status=Status.FAIL,
-                    run_num=run_num,
-                    ended_at=now,
-                    updated_at=now,
-                    message=error.message,
-                )
+            encoded = encode_spec(spec) if self._remote else ""
+            return Launch(record, task, spec, command, encoded)
+        except Exception as error:  # e.g. an unknown ${name}: the task fails, the reason goes to its log
+            reason = getattr(error, "message", None) or str(error)
+            self.attempts.fail_unbuildable(record, task, run_num, reason, now)
             self.wake()
             return None
-
-    def _release(self, attempt_id: str, task_instance_id: str, run_num: int, now: datetime) -> None:
-        with transaction(self._sessions) as session:
-            store.finish_attempt(
-                session, attempt_id, outcome="unstarted", exit_code=None, message="", now=now
-            )
-            store.update_task(session, task_instance_id, status=Status.READY, run_num=run_num, updated_at=now)
 
     def collect(self, now: datetime) -> None:
         """Record attempts that ended, all in one transaction (each in its own savepoint)."""
@@ -443,48 +297,14 @@ class Scheduler:
         if not results:
             return
         self._unrecorded = results  # kept until committed: a database hiccup must not lose them
-        with transaction(self._sessions) as session:
-            for result in results:
-                try:
-                    with session.begin_nested():
-                        self._record(session, result, now)
-                except FlowyardError:  # one bad row must not hold the others back
-                    log.exception("could not record attempt %s", result.attempt_id)
+        for result in self.attempts.record(results, now):
+            self.metrics.observe(result)
         self._unrecorded = []
 
     def record_result(self, result: AttemptResult, now: datetime) -> None:
-        with transaction(self._sessions) as session:
-            self._record(session, result, now)
+        for recorded in self.attempts.record([result], now):
+            self.metrics.observe(recorded)
         self.attempt_ended()
-
-    def _record(self, session: Session, result: AttemptResult, now: datetime) -> None:
-        outcome = planning.AttemptOutcome(result.outcome.value)
-        if not store.finish_attempt(
-            session,
-            result.attempt_id,
-            outcome=outcome.value,
-            exit_code=result.exit_code,
-            message=result.message,
-            now=result.ended_at,
-        ):
-            return  # reported before: nothing to do twice
-        task = store.get_task(session, result.task_instance_id)
-        if task is None or task.status != Status.RUNNING:
-            return
-        self.metrics.observe(result)
-        decision = planning.decide_attempt_end(task.run(), outcome, result.message, now)
-        check_transition("task", task.status, decision.status)
-        store.update_task(
-            session,
-            task.id,
-            status=decision.status,
-            next_attempt_at=decision.next_attempt_at,
-            exit_code=result.exit_code,
-            is_timeout=outcome == planning.AttemptOutcome.TIMEOUT,
-            ended_at=None if decision.status == Status.READY else result.ended_at,
-            updated_at=now,
-            message=decision.message,
-        )
 
     # --- liveness of attempts ---------------------------------------------------------------------
 
@@ -497,64 +317,55 @@ class Scheduler:
         self._heartbeat_own(now)
         self.settle_lost(now)
         self.metrics.republished += self._executor.resend_due(now)
+        for keeper in self.housekeepers:
+            keeper.run_due(now)
 
     def _heartbeat_own(self, now: datetime) -> None:
         if self._remote or now < self._beat_due or not self._executor.running():
             return
         self._beat_due = now + self._config.lost_after / 6
-        with transaction(self._sessions) as session:
-            attempt_store.heartbeat(session, self._config.owner, now)  # no cancels: they go direct
+        self.attempts.heartbeat(now)
 
     def settle_lost(self, now: datetime) -> int:
         """Attempts of other owners silent for ``lost_after`` end LOST: retried if retries are left."""
-        cutoff = now - self._config.lost_after
-        with transaction(self._sessions, read_only=True) as session:
-            silent = attempt_store.stale(session, cutoff, exclude_owner=self._config.owner)
-        settled = 0
-        for attempt in silent:
-            since = attempt.heartbeat_at.isoformat() if attempt.heartbeat_at else "its start"
-            reason = f"lost: no heartbeat from {attempt.owner or 'its worker'} since {since}"
-            with transaction(self._sessions) as session:
-                if not attempt_store.declare_lost(session, attempt.id, cutoff, reason, now):
-                    continue  # it beat or ended meanwhile
-                row = store.get_attempt(session, attempt.id)
-            settled += 1
+        lost = self.attempts.declare_lost(now, now - self._config.lost_after)
+        for item in lost:
             self.metrics.lost += 1
-            log.warning("attempt %s %s", attempt.id, reason)
-            if row is None:
-                continue
+            log.warning("attempt %s %s", item.row.id, item.reason)
             if self._remote:  # a remote executor reports the ended row itself through results()
-                self._note(row.task_instance_id, f"\n[flowyard] attempt {row.run_num} {reason}\n", now)
+                self.attempts.note_task(
+                    item.row.task_instance_id, f"\n[flowyard] attempt {item.row.run_num} {item.reason}\n", now
+                )
             else:
-                self._settle_lost(row, reason, now)
-        return settled
+                self._settle_lost(item.row, item.reason, now)
+        return len(lost)
 
-    def _settle_lost(self, attempt: store.AttemptRow, reason: str, now: datetime) -> None:
+    def _settle_lost(self, attempt: AttemptRow, reason: str, now: datetime) -> None:
         """Record an attempt that ended without a result as LOST, with the reason in its task's log."""
-        self._note(attempt.task_instance_id, f"\n[flowyard] attempt {attempt.run_num} {reason}\n", now)
-        result = AttemptResult(
-            attempt_id=attempt.id,
-            task_instance_id=attempt.task_instance_id,
-            run_num=attempt.run_num,
-            outcome=Outcome.LOST,
-            exit_code=None,
-            message=reason,
-            started_at=attempt.started_at or now,
-            ended_at=now,
-            pid=attempt.pid,
+        self.attempts.note_task(
+            attempt.task_instance_id, f"\n[flowyard] attempt {attempt.run_num} {reason}\n", now
         )
-        self.record_result(result, now)
+        self.record_result(self.attempts.lost_result(attempt, reason, now), now)
 
-    def _note(self, task_instance_id: str, text: str, now: datetime) -> None:
-        """Add a line of Flowyard's own to a task instance's log."""
+
+class HouseKeeper:
+    """A chore the leading scheduler runs every ``every`` (purging old events, say); never raises."""
+
+    def __init__(self, name: str, every: timedelta, chore: ChoreFn) -> None:
+        self.name = name
+        self._every = every
+        self._chore = chore
+        self._due = datetime.min.replace(tzinfo=UTC)
+
+    def run_due(self, now: datetime) -> None:
+        if now < self._due:
+            return
+        self._due = now + self._every
         try:
-            with transaction(self._sessions, read_only=True) as session:
-                task = store.get_task(session, task_instance_id)
-            if task is not None:
-                self._runs.logs.append(task.flow_instance_id, task.id, text, now)
+            self._chore(now)
         except Exception:
-            log.exception("could not write to the log of %s", task_instance_id)
+            log.exception("%s failed", self.name)
 
 
-def runs_waiting(runs: list[InstanceRun], instance_id: str) -> tuple[str, ...]:
-    return next((r.waiting_for for r in runs if r.id == instance_id), ())
+class ChoreFn(Protocol):
+    def __call__(self, now: datetime, /) -> object: ...

@@ -1,6 +1,9 @@
 """Run use cases: trigger a flow (three ways), cancel, and read instances, task instances and logs.
 
-Creating an instance only writes rows (INIT); the scheduler loop starts it.
+Creating an instance only writes rows (INIT); the scheduler loop starts it
+(:mod:`flowyard.services.instances` and :mod:`flowyard.services.attempts` hold
+the scheduler's side). Every state change goes through the gateway of
+:mod:`flowyard.services.transitions`, which records a run event with it.
 Decisions (README, "Running flows"):
 - Triggering needs the rights to change the flow (owner or creator), and
   neither user nor flow may be locked (spec 1.7).
@@ -29,15 +32,15 @@ from flowyard.domain.instances import (
     business_date,
     flow_instance_id,
     manual_suffix,
-    scheduled_suffix,
     task_instance_id,
 )
 from flowyard.domain.permissions import Caller, flow_rights, require_edit, require_unlocked, split_names
 from flowyard.domain.planning import retry_limit_of
-from flowyard.domain.states import Status, check_transition
+from flowyard.domain.states import Status
 from flowyard.errors import InvalidParameterError, NoPrivilegeError, StateError
 from flowyard.services.flows import load_visible, rights_of
 from flowyard.services.task_logs import FileLogs, TaskLogs, log_file
+from flowyard.services.transitions import EventBus, ref_of, run_changes
 from flowyard.store import instances as store
 from flowyard.store.db import transaction
 from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
@@ -176,8 +179,10 @@ class RunService:
         log_dir: Path,
         wake: Callable[[], None] = lambda: None,
         logs: TaskLogs | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self._sessions = session_factory
+        self.bus = bus or EventBus()  # told of every run event this process commits
         self._zone = zone
         self.log_dir = log_dir
         self.logs: TaskLogs = logs or FileLogs(log_dir)
@@ -199,7 +204,8 @@ class RunService:
         """Trigger Flow, Trigger Flow From Task and Update And Trigger Flow; returns the instance id."""
         require_unlocked(caller)
         kind = TriggerKind.FROM_TASK if from_task_id is not None else TriggerKind.MANUAL
-        with transaction(self._sessions) as session:
+        with run_changes(self._sessions, self.bus, now) as changes:
+            session = changes.session
             if from_task_id is not None:
                 flow = store_flow_or_repeat_error(session, caller, flow_id)
             else:
@@ -231,73 +237,39 @@ class RunService:
                 from_task_id=from_task_id,
             )
             try:
-                with session.begin_nested():
-                    store.insert(session, record)
+                with changes.savepoint():
+                    changes.created(record)
             except IntegrityError:  # the same id created concurrently
                 raise InvalidParameterError(REPEAT_MESSAGE) from None
             notify(session, WORK)  # schedulers in other processes look at once
         self._wake()
         return instance_id
 
-    def create_tick(self, flow: Flow, tick_at: datetime, now: datetime) -> str | None:
-        """The instance of one cron tick, or None if it exists already (idempotent by (flow, tick))."""
-        with transaction(self._sessions) as session:
-            if store.tick_exists(session, flow.id, tick_at):
-                return None
-            suffix = scheduled_suffix(tick_at, flow.definition.cycle)
-            if store.exists(session, flow_instance_id(flow.id, suffix)):
-                suffix = scheduled_suffix(tick_at, flow.definition.cycle, full=True)
-            record = build_instance(
-                flow,
-                instance_id=flow_instance_id(flow.id, suffix),
-                suffix=suffix,
-                kind=TriggerKind.SCHEDULE,
-                trigger_at=tick_at,
-                scheduled_at=tick_at,
-                zone=self._zone,
-                now=now,
-                creator=flow.creator,
-                parameters=flow.definition.parameters,
-            )
-            try:
-                with session.begin_nested():
-                    store.insert(session, record)
-            except IntegrityError:  # another scheduler made this tick first
-                return None
-            return record.id
-
     def cancel(self, caller: Caller, instance_id: str, now: datetime) -> None:
         """Cancel Flow Instance: nothing new starts; the scheduler kills what is running."""
         require_unlocked(caller)
-        with transaction(self._sessions) as session:
+        with run_changes(self._sessions, self.bus, now) as changes:
+            session = changes.session
             record = self._visible(session, caller, instance_id, with_tasks=True)
             if caller.username not in split_names(record.owners) and caller.username != record.creator:
                 raise NoPrivilegeError()
             open_tasks = [t for t in record.tasks if t.status in store.OPEN_TASK]
             if record.status.final and not open_tasks and record.status != Status.FAIL:
                 raise StateError(f"Flow instance {instance_id} has already ended ({record.status.name})")
+            ref = ref_of(record)
             if record.status != Status.CANCEL:
-                check_transition("flow", record.status, Status.CANCEL)
                 ended = None if any(t.status == Status.RUNNING for t in record.tasks) else now
-                store.update_instance(
-                    session,
-                    instance_id,
-                    status=Status.CANCEL,
+                changes.instance(
+                    ref,
+                    record.status,
+                    Status.CANCEL,
                     cancelled=True,
-                    updated_at=now,
                     ended_at=ended,
                     message=f"cancelled by {caller.username}",
                 )
             for task in open_tasks:
                 if task.status != Status.RUNNING:
-                    store.update_task(
-                        session,
-                        task.id,
-                        status=Status.CANCEL,
-                        updated_at=now,
-                        ended_at=now,
-                        message="cancelled",
-                    )
+                    changes.task(ref, task, Status.CANCEL, ended_at=now, message="cancelled")
             notify(session, WORK)
         self._wake()
 

@@ -1,5 +1,7 @@
 """Task attempts run elsewhere (Celery workers): the atomic claims that make delivery idempotent.
 
+Attempt states are :class:`~flowyard.domain.states.AttemptState`; every
+conditional UPDATE below guards on the states the transition table allows.
 An attempt row moves ``queued`` (the scheduler committed it and will publish a
 message) → ``running`` (exactly one worker claimed it) → ``ended`` (the worker
 wrote how it ended) → ``done`` (the scheduler recorded the result on the task
@@ -18,10 +20,16 @@ from typing import cast
 from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from flowyard.domain.states import AttemptState, attempt_sources
 from flowyard.store import models as m
 
 ATTEMPTS = cast(Table, m.TaskAttempt.__table__)
-QUEUED, RUNNING, ENDED, DONE = "queued", "running", "ended", "done"
+QUEUED, RUNNING, ENDED, DONE = (
+    AttemptState.QUEUED,
+    AttemptState.RUNNING,
+    AttemptState.ENDED,
+    AttemptState.DONE,
+)
 UNSENT_RETRY_SECONDS = 5.0
 
 
@@ -262,3 +270,66 @@ def running_by_owner(session: Session) -> dict[str, int]:
         select(ATTEMPTS.c.owner, func.count()).where(ATTEMPTS.c.state == RUNNING).group_by(ATTEMPTS.c.owner)
     ).all()
     return {str(r[0]): int(r[1]) for r in rows}
+
+
+# --- attempts run by this process (the local executor) and how any attempt is recorded ------------
+
+
+def add_running(
+    session: Session, attempt_id: str, task_instance_id: str, run_num: int, owner: str, now: datetime
+) -> None:
+    """A local attempt, claimed by ``owner`` before its process starts."""
+    session.add(
+        m.TaskAttempt(
+            id=attempt_id,
+            task_instance_id=task_instance_id,
+            run_num=run_num,
+            state=RUNNING,
+            owner=owner,
+            queued_at=now,
+            started_at=now,
+            heartbeat_at=now,
+        )
+    )
+    session.flush()
+
+
+def finish(
+    session: Session, attempt_id: str, *, outcome: str, exit_code: int | None, message: str, now: datetime
+) -> bool:
+    """Record how an attempt ended (running, or ended by a worker → done); False if recorded before."""
+    result = session.execute(
+        update(ATTEMPTS)
+        .where(ATTEMPTS.c.id == attempt_id, ATTEMPTS.c.state.in_(attempt_sources(DONE)))
+        # The encoded spec was only needed to run it; the task instance keeps the command shown.
+        .values(state=DONE, outcome=outcome, exit_code=exit_code, message=message, ended_at=now, spec="")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRow:
+    id: str
+    task_instance_id: str
+    run_num: int
+    owner: str
+    pid: int | None
+    started_at: datetime | None
+
+
+def running_attempts(session: Session, owner: str | None = None) -> list[AttemptRow]:
+    """Attempts of ``owner`` that are running; with no owner, every queued or running attempt."""
+    if owner is not None:
+        query = select(m.TaskAttempt).where(m.TaskAttempt.state == RUNNING, m.TaskAttempt.owner == owner)
+    else:
+        query = select(m.TaskAttempt).where(m.TaskAttempt.state.in_((QUEUED, RUNNING)))
+    return [_attempt_row(a) for a in session.execute(query).scalars()]
+
+
+def _attempt_row(a: m.TaskAttempt) -> AttemptRow:
+    return AttemptRow(a.id, a.task_instance_id, a.run_num, a.owner, a.pid, a.started_at)
+
+
+def get(session: Session, attempt_id: str) -> AttemptRow | None:
+    row = session.get(m.TaskAttempt, attempt_id)
+    return None if row is None else _attempt_row(row)

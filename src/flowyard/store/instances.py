@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, func, or_, select, update
@@ -28,7 +28,6 @@ OPEN_TASK = (Status.INIT, Status.READY, Status.RUNNING)
 FLOW_INSTANCES = cast(Table, m.FlowInstance.__table__)
 SNAPSHOTS = cast(Table, m.FlowSnapshot.__table__)
 TASK_INSTANCES = cast(Table, m.TaskInstance.__table__)
-TASK_ATTEMPTS = cast(Table, m.TaskAttempt.__table__)
 SORT_COLUMNS = {
     "create_time": m.FlowInstance.created_at,
     "update_time": m.FlowInstance.updated_at,
@@ -276,6 +275,18 @@ def get_task(session: Session, task_instance_id: str) -> TaskInstanceRecord | No
     return _task_record(row) if row else None
 
 
+def get_task_in_org(session: Session, task_instance_id: str) -> tuple[TaskInstanceRecord, str, int] | None:
+    """A task instance with its instance's organisation and flow id, in one query."""
+    row = session.execute(
+        select(
+            TASK_INSTANCES, FLOW_INSTANCES.c.org_id.label("org_id"), FLOW_INSTANCES.c.flow_id.label("flow_id")
+        )
+        .join(FLOW_INSTANCES, FLOW_INSTANCES.c.id == TASK_INSTANCES.c.flow_instance_id)
+        .where(TASK_INSTANCES.c.id == task_instance_id)
+    ).first()
+    return None if row is None else (_task_record(row), row.org_id, row.flow_id)
+
+
 def last_manual_created_at(session: Session, flow_id: int) -> datetime | None:
     return session.execute(
         select(m.FlowInstance.created_at)
@@ -381,69 +392,6 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-# --- attempts -------------------------------------------------------------------------------------
-
-
-def add_attempt(
-    session: Session, attempt_id: str, task_instance_id: str, run_num: int, owner: str, now: datetime
-) -> None:
-    session.add(
-        m.TaskAttempt(
-            id=attempt_id,
-            task_instance_id=task_instance_id,
-            run_num=run_num,
-            state="running",
-            owner=owner,
-            queued_at=now,
-            started_at=now,
-            heartbeat_at=now,
-        )
-    )
-    session.flush()
-
-
-def finish_attempt(
-    session: Session, attempt_id: str, *, outcome: str, exit_code: int | None, message: str, now: datetime
-) -> bool:
-    """Record how an attempt ended (running, or ended by a worker → done); False if recorded before."""
-    table = TASK_ATTEMPTS
-    result = session.execute(
-        update(table)
-        .where(table.c.id == attempt_id, table.c.state.in_(("running", "ended")))
-        # The encoded spec was only needed to run it; the task instance keeps the command shown.
-        .values(state="done", outcome=outcome, exit_code=exit_code, message=message, ended_at=now, spec="")
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptRow:
-    id: str
-    task_instance_id: str
-    run_num: int
-    owner: str
-    pid: int | None
-    started_at: datetime | None
-
-
-def running_attempts(session: Session, owner: str | None = None) -> list[AttemptRow]:
-    """Attempts of ``owner`` that are running; with no owner, every queued or running attempt."""
-    if owner is not None:
-        query = select(m.TaskAttempt).where(m.TaskAttempt.state == "running", m.TaskAttempt.owner == owner)
-    else:
-        query = select(m.TaskAttempt).where(m.TaskAttempt.state.in_(("queued", "running")))
-    return [_attempt_row(a) for a in session.execute(query).scalars()]
-
-
-def _attempt_row(a: m.TaskAttempt) -> AttemptRow:
-    return AttemptRow(a.id, a.task_instance_id, a.run_num, a.owner, a.pid, a.started_at)
-
-
-def get_attempt(session: Session, attempt_id: str) -> AttemptRow | None:
-    row = session.get(m.TaskAttempt, attempt_id)
-    return None if row is None else _attempt_row(row)
-
-
 # --- schedules ------------------------------------------------------------------------------------
 
 
@@ -460,9 +408,6 @@ def set_schedule(session: Session, flow_id: int, cursor_at: datetime, next_tick_
         row.cursor_at = cursor_at
         row.next_tick_at = next_tick_at
     session.flush()
-
-
-NEVER = datetime(9999, 12, 31, tzinfo=UTC)  # next_tick_at of a schedule that has no future tick
 
 
 def due_periodic_flows(session: Session, now: datetime) -> list[int]:

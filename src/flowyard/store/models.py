@@ -451,3 +451,25 @@ class AsyncJob(Base):
     owner: Mapped[str] = mapped_column(String(128), default="")
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RunEventRow(Base):
+    """One run event (``flowyard.domain.events``), appended in the transaction of its change.
+
+    Readers in other processes follow the table by ``id`` (a cursor); rows older than the
+    retention (``FLOWYARD_EVENT_RETENTION_HOURS``) are purged by the leading scheduler. No foreign
+    keys: an event outlives the instance it speaks of until it is purged.
+    """
+
+    __tablename__ = "run_events"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    org_id: Mapped[str] = mapped_column(String(32))
+    flow_id: Mapped[int] = mapped_column(BigInteger)
+    instance_id: Mapped[str] = mapped_column(String(64))
+    task_instance_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attempt_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    payload: Mapped[str] = mapped_column(Text, default="{}")

@@ -20,6 +20,7 @@ log = logging.getLogger("flowyard.notify")
 
 WORK = "flowyard_work"  # an instance was triggered or cancelled: schedulers should look now
 RESULTS = "flowyard_results"  # a worker wrote how an attempt ended
+EVENTS = "flowyard_events"  # run events were appended (flowyard.store.events)
 
 
 def notify(session: Session, channel: str) -> None:

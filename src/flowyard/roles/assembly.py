@@ -22,11 +22,17 @@ from flowyard.domain.ticks import CatchUp
 from flowyard.errors import InvalidParameterError
 from flowyard.executor.base import Executor
 from flowyard.executor.local import LocalExecutor
-from flowyard.scheduler.loop import Scheduler, SchedulerConfig
+from flowyard.scheduler.loop import HouseKeeper, Scheduler, SchedulerConfig
+from flowyard.services.attempts import AttemptService
+from flowyard.services.events import EventService
+from flowyard.services.instances import InstanceService
+from flowyard.services.leadership import Leadership
 from flowyard.services.runs import RunService
 from flowyard.services.task_logs import DatabaseLogs, FileLogs, TaskLogs
 from flowyard.settings import Settings
 from flowyard.store.notify import RESULTS, WORK, Listener
+
+PURGE_EVERY = timedelta(minutes=10)
 
 
 class ConfigurationError(InvalidParameterError):
@@ -92,12 +98,19 @@ def make_scheduler(
         owner=scheduler_id(settings),
         zone=zone,
         work_dir=settings.work_dir,
+        lost_after=timedelta(seconds=settings.attempt_lost_seconds),
+    )
+    scheduler = assemble_scheduler(
+        sessions,
+        runs,
+        executor,
+        clock,
+        config,
         catch_up=CatchUp(settings.catch_up),
         # SQLite's file lock already makes one scheduler; elsewhere schedulers elect a leader.
         lease_ttl=None if settings.database_backend == "sqlite" else lease,
-        lost_after=timedelta(seconds=settings.attempt_lost_seconds),
+        event_retention=timedelta(hours=settings.event_retention_hours),
     )
-    scheduler = Scheduler(sessions, runs, executor, clock, config)
     runs.set_wake(scheduler.wake)
     if settings.database_backend == "postgresql":  # triggers and results from other processes
         wake = {WORK: scheduler.wake, RESULTS: scheduler.attempt_ended}
@@ -105,4 +118,27 @@ def make_scheduler(
             Listener(settings.resolved_database_url, wake, lambda channel: wake[channel]())
         )
     scheduler.recover(clock.now())
+    return scheduler
+
+
+def assemble_scheduler(
+    sessions: sessionmaker[Session],
+    runs: RunService,
+    executor: Executor,
+    clock: Clock,
+    config: SchedulerConfig,
+    *,
+    catch_up: CatchUp = CatchUp.LATEST,
+    lease_ttl: timedelta | None = None,
+    event_retention: timedelta = timedelta(days=7),
+) -> Scheduler:
+    """A scheduler over the run services, sharing ``runs``' event bus and logs; not started."""
+    instances = InstanceService(sessions, runs.bus, config.zone, catch_up)
+    attempts = AttemptService(sessions, runs.bus, runs.logs, runs.log_dir, config.owner)
+    leadership = Leadership(sessions, config.owner, lease_ttl, config.idle_wake)
+    scheduler = Scheduler(instances, attempts, leadership, executor, clock, config)
+    events = EventService(sessions)
+    scheduler.housekeepers.append(
+        HouseKeeper("purging old run events", PURGE_EVERY, lambda now: events.purge(now, event_retention))
+    )
     return scheduler

@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from pathlib import Path
 
+from flowyard.domain.attempts import AttemptSpec, TaskKind
 from flowyard.domain.dwparams import evaluate_expression, is_expression
 from flowyard.domain.flows import TaskDefinition
 from flowyard.domain.parameters import RunContext, environment, resolve_parameters, substitute
-from flowyard.executor.base import AttemptSpec, TaskKind
-from flowyard.scheduler.fanout import distribution_keys, parallelism, runner_code
+from flowyard.services.fanout import distribution_keys, parallelism, runner_code
 from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
 from flowyard.timezones import java_date
 

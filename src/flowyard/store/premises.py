@@ -1,4 +1,4 @@
-"""Cross-flow premises (``flowLinks``/``taskLinks``): may a scheduled instance start?
+"""Cross-flow premises (``flowLinks``/``taskLinks``): which of a scheduled instance's premises are unmet?
 
 How cycles line up (README, "Dependencies between flows"): an instance waits
 until the upstream flow has a SUCCESS instance with the **same business date**
@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from flowyard.domain.states import Status
 from flowyard.store import models as m
 from flowyard.store.instances import InstanceRecord
+
+__all__ = ["unmet_premises"]
 
 
 def unmet_premises(session: Session, record: InstanceRecord) -> tuple[str, ...]:

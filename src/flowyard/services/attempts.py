@@ -1,0 +1,233 @@
+"""The scheduler's attempt use cases: claim before dispatch, record results, settle what was lost.
+
+Work is claimed in the database before it reaches the executor, so a crash
+never runs an attempt twice: a local attempt is committed ``running`` under
+this scheduler's owner name, a remote one ``queued`` for a worker to claim.
+Every result, whoever reports it (the executor, a worker through the
+database, a lost-attempt sweep, crash recovery), is recorded through
+:meth:`AttemptService.record`, which settles the attempt exactly once
+(``attempt.ended``) and moves its task instance through the gateway.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from flowyard.domain import planning
+from flowyard.domain.attempts import AttemptResult, AttemptSpec, Outcome
+from flowyard.domain.states import Status
+from flowyard.errors import FlowyardError
+from flowyard.services.task_logs import TaskLogs, log_file
+from flowyard.services.transitions import EventBus, InstanceRef, RunChanges, ref_of, run_changes
+from flowyard.store import attempts as attempt_store
+from flowyard.store import instances as store
+from flowyard.store.attempts import AttemptRow
+from flowyard.store.db import transaction
+from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
+
+log = logging.getLogger("flowyard.scheduler")
+
+__all__ = ["AttemptRow", "AttemptService", "Launch", "Lost"]
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """A READY task instance with the attempt built for it."""
+
+    record: InstanceRecord
+    task: TaskInstanceRecord
+    spec: AttemptSpec
+    command: str  # the command as the user wrote it, after substitution (shown by the API)
+    encoded: str = ""  # the spec as a worker reads it back (remote executors only)
+
+
+@dataclass(frozen=True, slots=True)
+class Lost:
+    """An attempt whose owner went silent and that was just declared lost."""
+
+    row: AttemptRow
+    reason: str
+
+
+class AttemptService:
+    def __init__(
+        self, sessions: sessionmaker[Session], bus: EventBus, logs: TaskLogs, log_dir: Path, owner: str
+    ) -> None:
+        self._sessions = sessions
+        self._bus = bus
+        self.logs = logs
+        self._log_dir = log_dir
+        self.owner = owner  # this scheduler's name on the attempts it runs itself
+
+    def log_path(self, flow_instance_id: str, task_instance_id: str) -> Path:
+        """Where a local attempt's output goes (workers map it under their own log root)."""
+        return log_file(self._log_dir, flow_instance_id, task_instance_id)
+
+    # --- dispatch ---------------------------------------------------------------------------------
+
+    def claim(self, launches: Sequence[Launch], now: datetime, *, remote: bool) -> None:
+        """Commit every attempt (and its task instance RUNNING) in one transaction, before any starts."""
+        with run_changes(self._sessions, self._bus, now) as changes:
+            for launch in launches:
+                spec, task = launch.spec, launch.task
+                if remote:
+                    attempt_store.add_queued(
+                        changes.session,
+                        spec.attempt_id,
+                        task.id,
+                        spec.run_num,
+                        queue=spec.queue,
+                        spec=launch.encoded,
+                        now=now,
+                    )
+                else:
+                    attempt_store.add_running(
+                        changes.session, spec.attempt_id, task.id, spec.run_num, self.owner, now
+                    )
+                changes.task(
+                    ref_of(launch.record),
+                    task,
+                    Status.RUNNING,
+                    run_num=spec.run_num,
+                    next_attempt_at=None,
+                    started_at=task.started_at or now,
+                    command=launch.command,
+                )
+
+    def fail_unbuildable(
+        self, record: InstanceRecord, task: TaskInstanceRecord, run_num: int, reason: str, now: datetime
+    ) -> None:
+        """A READY task whose attempt cannot even be built (an unknown ``${name}``): it fails, alone."""
+        self.note(record.id, task.id, f"Flowyard could not start this task: {reason}\n", now)
+        with run_changes(self._sessions, self._bus, now) as changes:
+            changes.task(ref_of(record), task, Status.FAIL, run_num=run_num, ended_at=now, message=reason)
+
+    def release(self, launch: Launch, now: datetime) -> None:
+        """The executor had no room after all: the attempt never started and its task is READY again."""
+        with run_changes(self._sessions, self._bus, now) as changes:
+            changes.attempt_done(
+                ref_of(launch.record),
+                launch.task.id,
+                launch.spec.attempt_id,
+                run_num=launch.spec.run_num,
+                outcome="unstarted",
+                exit_code=None,
+                message="",
+                ended_at=now,
+            )
+            running = store.get_task(changes.session, launch.task.id)
+            assert running is not None
+            changes.task(ref_of(launch.record), running, Status.READY, run_num=launch.spec.run_num - 1)
+
+    # --- results ----------------------------------------------------------------------------------
+
+    def record(self, results: Sequence[AttemptResult], now: datetime) -> list[AttemptResult]:
+        """Record ended attempts in one transaction, each in its own savepoint; returns those recorded.
+
+        An attempt already recorded (a duplicate report) is skipped. One that cannot be recorded is
+        logged and skipped, so it never holds the others back.
+        """
+        recorded: list[AttemptResult] = []
+        with run_changes(self._sessions, self._bus, now) as changes:
+            for result in results:
+                try:
+                    with changes.savepoint():
+                        if self._record(changes, result):
+                            recorded.append(result)
+                except FlowyardError:
+                    log.exception("could not record attempt %s", result.attempt_id)
+        return recorded
+
+    def _record(self, changes: RunChanges, result: AttemptResult) -> bool:
+        found = store.get_task_in_org(changes.session, result.task_instance_id)
+        if found is None:
+            return False
+        task, org_id, flow_id = found
+        ref = InstanceRef(task.flow_instance_id, org_id, flow_id)
+        outcome = planning.AttemptOutcome(result.outcome.value)
+        if not changes.attempt_done(
+            ref,
+            task.id,
+            result.attempt_id,
+            run_num=result.run_num,
+            outcome=outcome.value,
+            exit_code=result.exit_code,
+            message=result.message,
+            ended_at=result.ended_at,
+        ):
+            return False  # reported before: nothing to do twice
+        if task.status != Status.RUNNING or task.run_num != result.run_num:
+            return True  # the task moved on (cancelled meanwhile): the attempt is settled, nothing else
+        decision = planning.decide_attempt_end(task.run(), outcome, result.message, changes.now)
+        changes.task(
+            ref,
+            task,
+            decision.status,
+            next_attempt_at=decision.next_attempt_at,
+            exit_code=result.exit_code,
+            is_timeout=outcome == planning.AttemptOutcome.TIMEOUT,
+            ended_at=None if decision.status == Status.READY else result.ended_at,
+            message=decision.message,
+        )
+        return True
+
+    def lost_result(self, row: AttemptRow, reason: str, now: datetime) -> AttemptResult:
+        """The result of an attempt that ended without one (its process or owner is gone)."""
+        return AttemptResult(
+            attempt_id=row.id,
+            task_instance_id=row.task_instance_id,
+            run_num=row.run_num,
+            outcome=Outcome.LOST,
+            exit_code=None,
+            message=reason,
+            started_at=row.started_at or now,
+            ended_at=now,
+            pid=row.pid,
+        )
+
+    # --- liveness ---------------------------------------------------------------------------------
+
+    def running(self, owner: str | None) -> list[AttemptRow]:
+        """Running attempts of ``owner`` (None: every queued or running attempt)."""
+        with transaction(self._sessions, read_only=True) as session:
+            return attempt_store.running_attempts(session, owner)
+
+    def heartbeat(self, now: datetime) -> None:
+        with transaction(self._sessions) as session:
+            attempt_store.heartbeat(session, self.owner, now)  # no cancels: they go direct
+
+    def declare_lost(self, now: datetime, cutoff: datetime) -> list[Lost]:
+        """Attempts of other owners silent since ``cutoff`` end (state ``ended``, outcome LOST)."""
+        with transaction(self._sessions, read_only=True) as session:
+            silent = attempt_store.stale(session, cutoff, exclude_owner=self.owner)
+        lost: list[Lost] = []
+        for attempt in silent:
+            since = attempt.heartbeat_at.isoformat() if attempt.heartbeat_at else "its start"
+            reason = f"lost: no heartbeat from {attempt.owner or 'its worker'} since {since}"
+            with transaction(self._sessions) as session:
+                if not attempt_store.declare_lost(session, attempt.id, cutoff, reason, now):
+                    continue  # it beat or ended meanwhile
+                row = attempt_store.get(session, attempt.id)
+            if row is not None:
+                lost.append(Lost(row, reason))
+        return lost
+
+    def note(self, flow_instance_id: str, task_instance_id: str, text: str, now: datetime) -> None:
+        """Add a line of Flowyard's own to a task instance's log; a failure to write is only logged."""
+        try:
+            self.logs.append(flow_instance_id, task_instance_id, text, now)
+        except Exception:
+            log.exception("could not write to the log of %s", task_instance_id)
+
+    def note_task(self, task_instance_id: str, text: str, now: datetime) -> None:
+        """:meth:`note` for a task instance known by id only."""
+        with transaction(self._sessions, read_only=True) as session:
+            task = store.get_task(session, task_instance_id)
+        if task is not None:
+            self.note(task.flow_instance_id, task.id, text, now)

@@ -1,0 +1,233 @@
+"""The one gateway every run state change passes, and the subscribers told after the commit.
+
+A :class:`RunChanges` wraps one transaction. Each change of a flow instance, a
+task instance or an attempt goes through one of its methods, which
+
+1. checks the change against the transition table (:mod:`flowyard.domain.states`),
+   raising :class:`~flowyard.domain.states.TransitionError` for an illegal one;
+2. writes it (one UPDATE);
+3. buffers a :class:`~flowyard.domain.events.RunEvent`.
+
+When the transaction commits, the buffered events are appended to the event
+table in one statement just before the commit (so they exist exactly when the
+change does) and, after it, handed to the :class:`EventBus` subscribers of this
+process. A subscriber that raises is logged and skipped: it never breaks a run.
+Savepoints (:meth:`RunChanges.savepoint`) drop the events of a part that rolls back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from flowyard.domain.events import EventKind, RunEvent, instance_event_kind, task_event_kind
+from flowyard.domain.states import Status, check_transition
+from flowyard.store import attempts as attempt_store
+from flowyard.store import events as event_store
+from flowyard.store import instances as store
+from flowyard.store.db import transaction
+
+log = logging.getLogger("flowyard.events")
+
+Subscriber = Callable[[RunEvent], None]
+
+
+class EventBus:
+    """In-process subscribers of run events, called in commit order after each commit.
+
+    Subscribers run on the thread that committed (usually the scheduler's), so they must be
+    quick: hand real work (sending mail, say) to a thread or queue of their own.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: tuple[Subscriber, ...] = ()
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call ``subscriber`` for every event from now on; returns the function that unsubscribes."""
+        with self._lock:
+            self._subscribers = (*self._subscribers, subscriber)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._subscribers = tuple(s for s in self._subscribers if s is not subscriber)
+
+        return unsubscribe
+
+    def publish(self, events: Sequence[RunEvent]) -> None:
+        subscribers = self._subscribers
+        if not subscribers:
+            return
+        for event in events:
+            for subscriber in subscribers:
+                try:
+                    subscriber(event)
+                except Exception:  # a subscriber's bug must never break a run
+                    log.exception("run event subscriber %r failed on %s", subscriber, event.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRef:
+    """What an event needs to know of the instance a change belongs to."""
+
+    id: str
+    org_id: str
+    flow_id: int
+
+
+def ref_of(record: store.InstanceRecord) -> InstanceRef:
+    return InstanceRef(record.id, record.org_id, record.flow_id)
+
+
+class RunChanges:
+    """The state changes of one transaction; see the module docstring."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self.events: list[RunEvent] = []
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part that may fail alone: its writes and its events are both dropped if it raises."""
+        mark = len(self.events)
+        try:
+            with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self.events[mark:]
+            raise
+
+    def _emit(
+        self,
+        kind: EventKind,
+        ref: InstanceRef,
+        *,
+        task_instance_id: str | None = None,
+        attempt_id: str | None = None,
+        **payload: Any,
+    ) -> None:
+        self.events.append(
+            RunEvent(
+                kind=kind,
+                at=self.now,
+                org_id=ref.org_id,
+                flow_id=ref.flow_id,
+                instance_id=ref.id,
+                task_instance_id=task_instance_id,
+                attempt_id=attempt_id,
+                payload=payload,
+            )
+        )
+
+    # --- flow instances ---------------------------------------------------------------------------
+
+    def created(self, record: store.InstanceRecord) -> None:
+        """A new instance with its task instances (INIT, or SKIP outside a from-task selection)."""
+        store.insert(self.session, record)
+        self._emit(
+            EventKind.INSTANCE_CREATED,
+            ref_of(record),
+            status=int(record.status),
+            flowName=record.flow_name,
+            triggerKind=record.trigger_kind,
+            triggerAt=record.trigger_at.isoformat(),
+            calDt=record.cal_dt.isoformat(),
+            type=record.type,
+        )
+
+    def instance(self, ref: InstanceRef, old: Status, new: Status, **values: Any) -> None:
+        """Move an instance from ``old`` to ``new`` (checked), writing ``values`` with it."""
+        check_transition("flow", old, new)
+        store.update_instance(self.session, ref.id, status=new, updated_at=self.now, **values)
+        extra = {"message": values["message"]} if "message" in values else {}
+        self._emit(instance_event_kind(new), ref, status=int(new), previous=int(old), **extra)
+
+    def instance_finished(self, ref: InstanceRef, status: Status) -> None:
+        """Every task of an ended instance has settled: stamp ``ended_at``."""
+        store.update_instance(self.session, ref.id, ended_at=self.now, updated_at=self.now)
+        self._emit(EventKind.INSTANCE_FINISHED, ref, status=int(status))
+
+    def instance_values(self, ref: InstanceRef, **values: Any) -> None:
+        """Write fields of an instance that are not its state (a waiting message, say): no event."""
+        store.update_instance(self.session, ref.id, updated_at=self.now, **values)
+
+    # --- task instances ---------------------------------------------------------------------------
+
+    def task(
+        self,
+        ref: InstanceRef,
+        task: store.TaskInstanceRecord,
+        new: Status,
+        *,
+        old: Status | None = None,
+        **values: Any,
+    ) -> None:
+        """Move a task instance from its status (or ``old``) to ``new`` (checked), writing ``values``."""
+        previous = task.status if old is None else old
+        check_transition("task", previous, new)
+        store.update_task(self.session, task.id, status=new, updated_at=self.now, **values)
+        payload: dict[str, Any] = {
+            "status": int(new),
+            "previous": int(previous),
+            "taskId": task.task_id,
+            "taskName": task.name,
+            "runNum": values.get("run_num", task.run_num),
+        }
+        for key, name in (("exit_code", "exitCode"), ("message", "message")):
+            if key in values:
+                payload[name] = values[key]
+        if values.get("next_attempt_at") is not None:
+            payload["nextAttemptAt"] = values["next_attempt_at"].isoformat()
+        self._emit(task_event_kind(previous, new), ref, task_instance_id=task.id, **payload)
+
+    # --- attempts ---------------------------------------------------------------------------------
+
+    def attempt_done(
+        self,
+        ref: InstanceRef,
+        task_instance_id: str,
+        attempt_id: str,
+        *,
+        run_num: int,
+        outcome: str,
+        exit_code: int | None,
+        message: str,
+        ended_at: datetime,
+    ) -> bool:
+        """Record how an attempt ended; False (and no event) when it was recorded before."""
+        if not attempt_store.finish(
+            self.session, attempt_id, outcome=outcome, exit_code=exit_code, message=message, now=ended_at
+        ):
+            return False
+        self._emit(
+            EventKind.ATTEMPT_ENDED,
+            ref,
+            task_instance_id=task_instance_id,
+            attempt_id=attempt_id,
+            runNum=run_num,
+            outcome=outcome,
+            exitCode=exit_code,
+            message=message,
+        )
+        return True
+
+    def flush(self) -> None:
+        event_store.append(self.session, self.events)
+
+
+@contextmanager
+def run_changes(sessions: sessionmaker[Session], bus: EventBus, now: datetime) -> Iterator[RunChanges]:
+    """One transaction of run changes: events stored with it, subscribers told after its commit."""
+    with transaction(sessions) as session:
+        changes = RunChanges(session, now)
+        yield changes
+        changes.flush()
+    bus.publish(changes.events)
