@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 
 from flowyard.api.envelope import V20
 from flowyard.api.wire import Reader, bad, to_date, to_str
+from flowyard.domain import tasktypes
 from flowyard.domain.flows import (
-    TASK_TYPE_BY_NUMBER,
     Cycle,
     FailureStrategy,
     Flow,
@@ -115,13 +115,15 @@ def _embedded(value: Any, path: str) -> Any:
 
 
 def parse_task_type(value: Any, path: str) -> str:
+    """A task ``type``: a name of the registry, or a number of the EnOS export table (0-6)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        if value not in TASK_TYPE_BY_NUMBER:
+        found = tasktypes.by_export_number(value)
+        if found is None:
             raise bad(path, f"must be one of the type numbers 0-6, got {value}")
-        return TASK_TYPE_BY_NUMBER[value]
+        return found.name
     text = to_str(value, path).strip()
-    if text.isdigit() and int(text) in TASK_TYPE_BY_NUMBER:
-        return TASK_TYPE_BY_NUMBER[int(text)]
+    if text.isdigit() and (numbered := tasktypes.by_export_number(int(text))) is not None:
+        return numbered.name
     return text
 
 

@@ -12,6 +12,7 @@ from flowyard.api.flow_codec import compact_json, parse_parameters, render_param
 from flowyard.api.pagination import parse_page
 from flowyard.api.timefmt import fmt_datetime, fmt_timestamp, from_epoch_ms
 from flowyard.api.wire import to_int
+from flowyard.domain import tasktypes
 from flowyard.domain.states import Status
 from flowyard.errors import InvalidParameterError
 from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
@@ -20,11 +21,9 @@ from flowyard.timezones import java_date
 INSTANCE_SORT_FIELDS = ("create_time", "update_time", "start_time", "trigger_time", "end_time")
 V21_SORT_ERROR = "The sorters field parameter is invalid"
 V20_SORT_ERROR = "illegal sorted by field"
-# TaskInstance.type numbers (spec section 6 item 1: only 7 is evidenced; the rest is our mapping).
-TASK_TYPE_NUMBER = {"DATA_INTEGRATION": 7, "PYTHON": 8, "EXTERNAL_APP": 9}
-SHELL_TYPE_NUMBER = 3
 
 
+SHELL_INSTANCE_NUMBER = 3  # a task instance whose definition is gone reports as a shell task
 MAX_EPOCH_MS = 253402300799999  # 9999-12-31T23:59:59.999Z, the last instant a datetime can hold
 
 
@@ -219,7 +218,6 @@ def render_task_instance(call: Call, task: TaskInstanceRecord, record: InstanceR
     zone = call.ctx.zone
     flow = record.flow()
     definition = flow.definition.task(task.name)
-    task_type = definition.type.upper() if definition else "SHELL"
     return {
         "instanceId": task.id,
         "taskId": task.task_id,
@@ -227,7 +225,8 @@ def render_task_instance(call: Call, task: TaskInstanceRecord, record: InstanceR
         "cycle": str(flow.definition.cycle),
         "status": int(task.status),
         "runNum": task.run_num,
-        "type": TASK_TYPE_NUMBER.get(task_type, SHELL_TYPE_NUMBER),
+        # spec section 6 item 1: only 7 is evidenced; the registry holds our mapping
+        "type": tasktypes.of(definition).instance_number if definition else SHELL_INSTANCE_NUMBER,
         "syncType": definition.sync_type if definition else None,
         "freq": (definition.cron or None) if definition else None,
         "ifPre": 0 if record.trigger_kind == "schedule" else 1,

@@ -62,20 +62,6 @@ class InstanceMode(StrEnum):
     IMMEDIATELY = "Immediately"
 
 
-# Task types the export table numbers 0-6, and the string codes seen in samples.
-TASK_TYPE_BY_NUMBER: dict[int, str] = {
-    0: "DATA_INTEGRATION",
-    1: "WORMHOLE",
-    2: "CALCULATE",
-    3: "SHELL",
-    4: "CANAAN",
-    5: "HIVE",
-    6: "MR",
-}
-KNOWN_TASK_TYPES: frozenset[str] = frozenset(
-    {*TASK_TYPE_BY_NUMBER.values(), "COMMAND", "PYTHON", "EXTERNAL_APP"}
-)
-
 CPU_RANGE = (0.1, 2.0)
 MEMORY_RANGE = (0.3, 4.0)
 

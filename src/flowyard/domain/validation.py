@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from flowyard.domain import tasktypes
 from flowyard.domain.cron import CronError, parse_cron
 from flowyard.domain.cron.zones import resolve_zone
 from flowyard.domain.dag import find_cycle
 from flowyard.domain.flows import (
     CPU_RANGE,
-    KNOWN_TASK_TYPES,
     MEMORY_RANGE,
     FlowDefinition,
     FlowOptions,
@@ -87,9 +87,11 @@ def validate_success_codes(task: str, codes: str) -> None:
 
 def validate_task(task: TaskDefinition) -> None:
     validate_name("task", task.name)
-    if task.type.upper() not in KNOWN_TASK_TYPES:
-        known = ", ".join(sorted(KNOWN_TASK_TYPES))
+    task_type = tasktypes.lookup(task.type)
+    if task_type is None:
+        known = ", ".join(tasktypes.known_names())
         raise _fail(f"task '{task.name}' has unknown type {task.type!r}; known types: {known}")
+    task_type.validate(task, f"task '{task.name}'")
     for label, value in (
         ("timeout", task.timeout),
         ("retryLimit", task.retry_limit),

@@ -1,9 +1,8 @@
 """Turning a READY task instance into an executor :class:`AttemptSpec`: command, parameters, log header.
 
-Every task type runs its ``cmd``: PYTHON with the Python interpreter, every
-other type (COMMAND, SHELL, DATA_INTEGRATION, EXTERNAL_APP and the legacy
-ones) with bash. Flowyard has no data-integration engine of its own; the
-command is what runs (README, "Task types").
+Parameters are substituted into the task's ``cmd``; what then runs is the task
+type's business (:mod:`flowyard.domain.tasktypes`): bash for SHELL and most
+types, the Python interpreter for PYTHON, nothing for VIRTUAL.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from pathlib import Path
 
+from flowyard.domain import tasktypes
 from flowyard.domain.attempts import AttemptSpec, TaskKind
 from flowyard.domain.dwparams import evaluate_expression, is_expression
 from flowyard.domain.flows import TaskDefinition
@@ -20,10 +20,6 @@ from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
 from flowyard.timezones import java_date
 
 RULE = "=" * 72
-
-
-def task_kind(task_type: str) -> TaskKind:
-    return TaskKind.PYTHON if task_type.upper() == "PYTHON" else TaskKind.SHELL
 
 
 def log_header(
@@ -75,21 +71,20 @@ def build_attempt(
     env = environment(values, ctx)
     env["FLOWYARD_ATTEMPT_ID"] = attempt_id
     mode = definition.run_mode
-    kind, program, scale = task_kind(definition.type), command, 1
+    program = tasktypes.of(definition).program(definition, command)
+    kind, source, scale = program.kind, program.source, 1
     codes = success_codes(definition.success_code)
-    if mode.task_mode == 2:  # one sub-task per distribution key, run by a small runner program
+    if mode.task_mode == 2 and kind is not TaskKind.NOOP:  # one sub-task per key, run by a runner
         keys = distribution_keys(mode)
         scale = parallelism(mode, keys)
-        program = runner_code(
-            command, python=kind == TaskKind.PYTHON, keys=keys, parallel=scale, success=codes
-        )
+        source = runner_code(source, python=kind == TaskKind.PYTHON, keys=keys, parallel=scale, success=codes)
         kind, codes = TaskKind.PYTHON, frozenset({0})
     spec = AttemptSpec(
         attempt_id=attempt_id,
         task_instance_id=task.id,
         run_num=run_num,
         kind=kind,
-        command=program,
+        command=source,
         env=env,
         workdir=work_root / instance.id / f"{task.id}-{run_num}",
         log_path=log_path,

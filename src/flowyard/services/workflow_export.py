@@ -29,10 +29,9 @@ from flowyard.flowspec import Edge, NodeSpec, Strategy, Trigger, Variable, Workf
 from flowyard.flowspec.access import dump_extension, load_extension
 from flowyard.services.workflow_import import to_definition
 from flowyard.services.workflow_specs import (
-    PYTHON_COMMANDS,
-    SHELL_COMMANDS,
     flow_extension,
     format_wall,
+    node_command,
     task_extension,
     timeout_fields,
 )
@@ -45,10 +44,7 @@ def _variable_type(value: str) -> str:
 
 def _command_for(task: TaskDefinition, current: str | None) -> str:
     """The node command that runs ``task``: the current one when it already does, else the default."""
-    wanted = PYTHON_COMMANDS if task.type.upper() == "PYTHON" else SHELL_COMMANDS
-    if (current or "").upper() in wanted:
-        return current or ""
-    return "PYTHON" if task.type.upper() == "PYTHON" else "DIDE_SHELL"
+    return node_command(task.type, current)
 
 
 def _node_ids(flow: Flow) -> dict[str, str]:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TypeVar
 
+from flowyard.domain import tasktypes
 from flowyard.domain.flows import (
     FailureStrategy,
     FlowDefinition,
@@ -43,12 +44,10 @@ from flowyard.domain.flows import (
     TaskDefinition,
     TaskRelation,
 )
+from flowyard.domain.tasktypes.unrunnable import IMPORTS_AS, unrunnable_command
 from flowyard.errors import InvalidParameterError
 from flowyard.flowspec import NodeSpec, Strategy, Trigger, WorkflowSpec
 from flowyard.services.workflow_specs import (
-    PYTHON_COMMANDS,
-    SHELL_COMMANDS,
-    VIRTUAL_COMMANDS,
     ExtensionReader,
     apply_flow_extension,
     apply_task_extension,
@@ -87,17 +86,12 @@ def _inner_note(node: NodeSpec) -> str:
 
 
 def _task(node: NodeSpec, name: str, fallback: Strategy) -> TaskDefinition:
-    command = (node.command or "").upper()
-    content = node.content
-    if command in SHELL_COMMANDS:
-        task_type, cmd = "SHELL", content if content is not None else "true"
-    elif command in PYTHON_COMMANDS:
-        task_type, cmd = "PYTHON", content if content is not None else "pass"
-    elif command in VIRTUAL_COMMANDS:
-        task_type, cmd = "SHELL", "true"
+    found = tasktypes.for_flowspec_command(node.command or "")
+    if found is not None:
+        task_type, cmd = found.name, node.content if node.content is not None else found.empty_command
     else:
         label = (node.command or "<none>") + _inner_note(node)
-        task_type, cmd = "SHELL", f'echo "Flowyard cannot run DataWorks command {label}" >&2; exit 1'
+        task_type, cmd = IMPORTS_AS.name, unrunnable_command(label)
     s, w = node.strategy, fallback
     rerun_times = s.rerun_times if s.rerun_times is not None else w.rerun_times
     interval_ms = s.rerun_interval_ms if s.rerun_interval_ms is not None else w.rerun_interval_ms

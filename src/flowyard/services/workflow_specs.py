@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+from flowyard.domain import tasktypes
 from flowyard.domain.flows import (
     WALL_FORMAT,
     Cycle,
@@ -30,9 +31,6 @@ from flowyard.domain.flows import (
 from flowyard.errors import InvalidParameterError
 from flowyard.flowspec.access import load_extension
 
-SHELL_COMMANDS = frozenset({"DIDE_SHELL", "SHELL", "EMR_SHELL", "CDH_SHELL", "SSH"})
-PYTHON_COMMANDS = frozenset({"PYTHON", "PYODPS3"})
-VIRTUAL_COMMANDS = frozenset({"VIRTUAL"})
 SECONDS_PER_UNIT = {"SECONDS": 1, "MINUTES": 60, "HOURS": 3600, "DAYS": 86400}
 _DEFAULT_FLOW = FlowDefinition(name="")
 _DEFAULT_TASK = TaskDefinition(name="")
@@ -95,8 +93,20 @@ def timeout_fields(seconds: int, unit: str | None) -> tuple[int, str | None]:
     return seconds, "SECONDS"
 
 
+def node_command(task_type: str, current: str | None = None) -> str:
+    """The FlowSpec node command that runs a task of ``task_type``: ``current`` when it already
+    imports as that type, else the type's own command (a shell node for types without one)."""
+    wanted = tasktypes.of_name(task_type)
+    if current is not None and tasktypes.for_flowspec_command(current) is wanted:
+        return current
+    return wanted.flowspec_command or tasktypes.of_name("SHELL").flowspec_command or "DIDE_SHELL"
+
+
 def _implied_type(task_type: str) -> str:
-    return "PYTHON" if task_type.upper() == "PYTHON" else "SHELL"
+    """The type a task of ``task_type`` comes back as after a FlowSpec round trip."""
+    imported = tasktypes.for_flowspec_command(node_command(task_type))
+    assert imported is not None
+    return imported.name
 
 
 # --- the flowyard extension: EnOS fields FlowSpec has no key for --------------------------------------
