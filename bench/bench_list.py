@@ -38,7 +38,7 @@ from _pg import DEFAULT_SERVER, captured_sql, copy_rows, explain, scratch_databa
 from sqlalchemy import Table
 from starlette.testclient import TestClient
 
-from flowyard.api.app import create_app
+from flowyard.roles.embedded import create_app
 from flowyard.settings import Settings
 from flowyard.store import models as m
 from flowyard.store.db import make_session_factory

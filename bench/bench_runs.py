@@ -11,7 +11,9 @@ drives it over HTTP with the Python client:
 The time runs from the first trigger call until the last instance reports
 SUCCESS, polled every 100 ms (so the numbers include up to 100 ms of polling
 granularity; polling much faster measures the polling: a Get Flow Instance of
-a 200-task instance costs the one server process about 10 ms).
+a 200-task instance costs the one server process about 10 ms). Embedded runs
+also print the server process's CPU time per scenario (its own and its reaped
+tasks'), which stays comparable when the machine is busy with other work.
 
 ``--cluster redis`` (or ``amqp``) runs the same scenarios on a scaled-out
 deployment instead: ``flowyard api --no-auth``, one ``flowyard scheduler`` and
@@ -95,8 +97,16 @@ def measure(client: FlowyardClient, flow_ids: list[int]) -> tuple[float, list[st
     return time.perf_counter() - start, instances
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) ``pid`` and its reaped children have used: a figure that, unlike
+    wall time, hardly moves when other work shares the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def embedded_server() -> Iterator[FlowyardClient]:
+def embedded_server() -> Iterator[tuple[FlowyardClient, int]]:
     data_dir = Path(tempfile.mkdtemp(prefix="flowyard-bench-"))
     port = free_port()
     server = subprocess.Popen(
@@ -124,7 +134,7 @@ def embedded_server() -> Iterator[FlowyardClient]:
                 time.sleep(0.05)
         creds = json.loads((data_dir / "credentials.json").read_text())
         with FlowyardClient(creds["url"], creds["orgId"], creds["userId"], timeout=60) as client:
-            yield client
+            yield client, server.pid
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -139,7 +149,10 @@ def cluster_client(cluster: Cluster) -> Iterator[FlowyardClient]:
 
 
 def run_scenarios(
-    client: FlowyardClient, repeat: int, explain: Callable[[list[str]], None] | None = None
+    client: FlowyardClient,
+    repeat: int,
+    explain: Callable[[list[str]], None] | None = None,
+    cpu: Callable[[], float] | None = None,
 ) -> None:
     root = client.list_directories()[0]["key"]
     serial = iter(range(10**6))
@@ -157,11 +170,18 @@ def run_scenarios(
     ]
     for label, make, target in scenarios:
         # A new flow each round: the 1-minute repeat rule forbids re-triggering one.
-        runs = [measure(client, make()) for _ in range(repeat)]
+        runs, cpus = [], []
+        for _ in range(repeat):
+            flows = make()
+            before = cpu() if cpu else 0.0
+            runs.append(measure(client, flows))
+            cpus.append((cpu() - before) if cpu else 0.0)
         times = [t for t, _ in runs]
+        server_cpu = f"   server CPU median {statistics.median(cpus):5.2f} s" if cpu else ""
         print(
             f"{label:<40} median {statistics.median(times):6.2f} s   best {min(times):6.2f} s"
-            f"   (target < {target:.0f} s, n={len(times)})   runs: {', '.join(f'{t:.2f}' for t in times)}",
+            f"   (target < {target:.0f} s, n={len(times)})   runs: {', '.join(f'{t:.2f}' for t in times)}"
+            f"{server_cpu}",
             flush=True,
         )
         if explain is not None:
@@ -182,8 +202,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.cluster is None:
-        with embedded_server() as client:
-            run_scenarios(client, args.repeat)
+        with embedded_server() as (client, pid):
+            run_scenarios(client, args.repeat, cpu=lambda: process_cpu(pid))
         return
     with (
         running_cluster(args.cluster, workers=2, concurrency=4) as cluster,

@@ -12,8 +12,8 @@ from typing import IO
 import uvicorn
 from sqlalchemy.engine import make_url
 
-from flowyard.api.app import create_app
 from flowyard.errors import FlowyardError
+from flowyard.roles.embedded import create_app
 from flowyard.settings import Settings
 
 log = logging.getLogger("flowyard.server")

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from flowyard.api.app import create_app
 from flowyard.clock import FakeClock
+from flowyard.roles.embedded import create_app
 from flowyard.settings import Settings
 
 PREFIX = {"v2.0": "/dataflow-batch-service/v2.0", "v2.1": "/batch-processing-service/v2.1"}

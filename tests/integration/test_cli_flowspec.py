@@ -8,11 +8,11 @@ from pathlib import Path
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from flowyard.api.app import create_app
 from flowyard.cli.flows import FlowSpecProvider, flows_group
 from flowyard.client import DataWorksClient, FlowyardClient
 from flowyard.credentials import Credentials
 from flowyard.flowspec import normalize, parse, to_workflow
+from flowyard.roles.embedded import create_app
 from flowyard.settings import Settings
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples" / "flowspec"

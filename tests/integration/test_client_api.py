@@ -30,7 +30,6 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from click.testing import CliRunner
 from starlette.applications import Starlette
 
-from flowyard.api.app import create_app
 from flowyard.cli.dirs import dirs_group
 from flowyard.cli.flows import flows_group
 from flowyard.cli.output import ClientProvider
@@ -43,6 +42,7 @@ from flowyard.client import (
     TokenServiceError,
 )
 from flowyard.clock import FakeClock
+from flowyard.roles.embedded import create_app
 from flowyard.settings import Settings
 
 EXAMPLES = Path("/work/shared/examples/enos")

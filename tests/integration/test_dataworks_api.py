@@ -17,11 +17,11 @@ from urllib.parse import urlencode
 import pytest
 from starlette.testclient import TestClient
 
-from flowyard.api.app import create_app
 from flowyard.clock import FakeClock
 from flowyard.credentials import Credentials
 from flowyard.dataworks.signature import ALGORITHM, canonical_request, sign, string_to_sign
 from flowyard.flowspec import normalize, parse, to_workflow
+from flowyard.roles.embedded import create_app
 from flowyard.settings import Settings
 
 START = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)

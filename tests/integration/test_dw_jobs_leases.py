@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from flowyard.api.app import create_app
 from flowyard.clock import FakeClock
 from flowyard.credentials import Credentials
+from flowyard.roles.embedded import create_app
 from flowyard.services.dataworks import WorkflowSpecService
 from flowyard.services.jobs import GAVE_UP, LEASE, MAX_ATTEMPTS, RETENTION, JobRunner
 from flowyard.settings import Settings

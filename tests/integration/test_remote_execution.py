@@ -22,9 +22,9 @@ from kombu import Connection
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from flowyard.api.app import create_app
 from flowyard.clock import FakeClock
 from flowyard.executor.worker import WorkerRuntime
+from flowyard.roles.embedded import create_app
 from flowyard.settings import Settings
 from flowyard.store import attempts as attempt_store
 from flowyard.store import models as m

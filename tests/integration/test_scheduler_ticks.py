@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from flowyard.api.app import create_app
 from flowyard.clock import FakeClock
 from flowyard.cron import next_fire_times
 from flowyard.domain.ticks import CatchUp
 from flowyard.executor.local import LocalExecutor
 from flowyard.roles.assembly import assemble_scheduler
+from flowyard.roles.embedded import create_app
 from flowyard.scheduler.loop import Scheduler, SchedulerConfig
 from flowyard.settings import Settings
 from flowyard.store import models as m

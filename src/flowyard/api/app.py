@@ -1,9 +1,8 @@
-"""The ASGI application factory.
+"""The web app: routes, error rendering and the housekeeping lifespan, over services built elsewhere.
 
-``create_app`` opens the database, applies migrations, bootstraps the first
-organisation on an empty database (writing ``credentials.json``) and wires
-services to routes. It does this synchronously, so a caller (the server, a
-test) can read the credentials as soon as it returns.
+:func:`web_app` only wires what it is given to routes; opening the database,
+migrating, bootstrapping and building the scheduler is the composition root's
+job (:func:`flowyard.roles.embedded.create_app`).
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -28,21 +28,13 @@ from flowyard.api.envelope import failure, version_of
 from flowyard.api.openapi import openapi_document
 from flowyard.api.ops import ops_routes
 from flowyard.api.tokens import token_routes
-from flowyard.clock import Clock, SystemClock
+from flowyard.clock import Clock
 from flowyard.errors import InternalError, InvalidParameterError
-from flowyard.roles.assembly import make_scheduler, task_logs
 from flowyard.scheduler.loop import Scheduler
 from flowyard.services.auth import AuthService
 from flowyard.services.dataworks import WorkflowSpecService
-from flowyard.services.directories import DirectoryService
-from flowyard.services.flows import FlowService
-from flowyard.services.identity import IdentityService
 from flowyard.services.jobs import JobRunner
-from flowyard.services.runs import RunService
-from flowyard.settings import Settings
-from flowyard.store.db import make_engine, make_session_factory
-from flowyard.store.migrate import upgrade
-from flowyard.timezones import server_zone
+from flowyard.store.db import make_session_factory
 
 log = logging.getLogger("flowyard.api")
 
@@ -100,50 +92,43 @@ def _lifespan(
     return lifespan
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
-    clock = clock or SystemClock()
-    engine = make_engine(settings.resolved_database_url)
-    upgrade(engine)
-    sessions = make_session_factory(engine)
-    zone = server_zone(settings.timezone)
-    identity = IdentityService(sessions)
-    credentials = identity.bootstrap(settings, clock.now())
-    auth = AuthService(sessions, settings)
-    ctx = ApiContext(
-        settings=settings,
-        clock=clock,
-        zone=zone,
-        identity=identity,
-        auth=auth,
-        flows=FlowService(sessions),
-        directories=DirectoryService(sessions),
-        runs=RunService(sessions, zone, settings.log_dir, logs=task_logs(settings, sessions)),
-    )
-    scheduler = make_scheduler(settings, sessions, ctx.runs, clock, zone) if settings.scheduler else None
+@dataclass(frozen=True, slots=True)
+class WebParts:
+    """What the web app serves, built by the composition root (:mod:`flowyard.roles.embedded`)."""
+
+    ctx: ApiContext
+    engine: Engine  # disposed when the app stops
+    workflow_specs: WorkflowSpecService
+    jobs: JobRunner
+    scheduler: Scheduler | None  # run by the app's lifespan when this process schedules
+
+
+def web_app(parts: WebParts) -> Starlette:
+    """The Starlette app: the EnOS API on both prefixes, the token service, the DataWorks face,
+    ``/openapi.json``, ``/health`` and ``/metrics``; its lifespan runs the housekeeping."""
+    ctx = parts.ctx
     dispatcher = Dispatcher(ctx, OPERATIONS)
-    workflow_specs = WorkflowSpecService(sessions)
-    jobs = JobRunner(workflow_specs, workflow_specs.org_id_of, clock.now)
-    dataworks_rpc = dataworks.endpoint(workflow_specs, jobs, clock, auth=settings.auth)
+    dataworks_rpc = dataworks.endpoint(parts.workflow_specs, parts.jobs, ctx.clock, auth=ctx.settings.auth)
     document = openapi_document(OPERATIONS)
+    sessions = make_session_factory(parts.engine)
 
     async def openapi(_: Request) -> Response:
         return JSONResponse(document)
 
     routes = [
-        *token_routes(auth, clock),
+        *token_routes(ctx.auth, ctx.clock),
         *(Route(prefix + "/{resource}", dispatcher.endpoint, methods=["GET", "POST"]) for prefix in PREFIXES),
         Route("/openapi.json", openapi, methods=["GET"]),
-        *ops_routes(sessions, clock, scheduler),
+        *ops_routes(sessions, ctx.clock, parts.scheduler),
         Route("/", dataworks_rpc, methods=["GET", "POST"]),
     ]
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _http_error},
-        lifespan=_lifespan(engine, auth, clock, scheduler, jobs),
+        lifespan=_lifespan(parts.engine, ctx.auth, ctx.clock, parts.scheduler, parts.jobs),
     )
     app.state.ctx = ctx
-    app.state.credentials = credentials
-    app.state.engine = engine
-    app.state.scheduler = scheduler
-    app.state.jobs = jobs
+    app.state.engine = parts.engine
+    app.state.scheduler = parts.scheduler
+    app.state.jobs = parts.jobs
     return app
