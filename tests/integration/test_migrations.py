@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import tomllib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from flowyard.store import migrate
@@ -24,7 +25,7 @@ CREATED_AT = datetime(2026, 11, 22, 8, 30, 15, 123456, tzinfo=UTC)
 # Written with a +08:00 offset on purpose: it must come back as the same instant in UTC.
 UPDATED_AT = datetime(2026, 11, 23, 9, 0, 0, 654321, tzinfo=timezone(timedelta(hours=8)))
 APP_TABLES = sorted(m.Base.metadata.tables)
-HEAD = "0007"
+HEAD = "0008"
 REVISION_FILES = [
     "0001_initial_schema.py",
     "0002_flow_instances.py",
@@ -33,6 +34,7 @@ REVISION_FILES = [
     "0005_flow_schedule_options.py",
     "0006_scale_out.py",
     "0007_run_events.py",
+    "0008_python_names_in_stored_json.py",
 ]
 
 
@@ -264,3 +266,40 @@ def test_revision_files_ship_with_the_package() -> None:
     ]
     assert "store/migrations/versions/0001_initial_schema.py" in needed
     assert [path for path in needed if not any(fnmatch.fnmatch(path, p) for p in patterns)] == []
+
+
+def test_0008_renames_the_keys_of_stored_run_modes_and_options_both_ways(engine: Engine) -> None:
+    from flowyard.domain.flows import FailureStrategy, RerunMode
+    from flowyard.store import flows as flow_store
+
+    migrate.upgrade(engine, "0007")
+    insert_data(engine)
+    camel_mode = (
+        '{"taskMode": 2, "cpu": 0.5, "memory": 1.0, "maxParallel": 3, "keyType": 2, '
+        '"datasourceId": 7, "path": "", "content": "a,b"}'
+    )
+    camel_options = (
+        '{"failureStrategy": "Continue", "tasks": {"u1": {"nodeId": "n-1", "rerunMode": "Denied"}}, '
+        '"timeZone": "Asia/Shanghai"}'
+    )
+    with engine.begin() as conn:
+        conn.execute(update(m.Task).where(m.Task.id == 100001).values(run_mode=camel_mode))
+        conn.execute(update(m.Flow).where(m.Flow.id == 1001).values(options=camel_options))
+
+    migrate.upgrade(engine)
+
+    with make_session_factory(engine)() as session:
+        flow = flow_store.load_flow(session, 1001)
+    assert flow is not None
+    task = flow.definition.tasks[0]
+    assert (task.run_mode.task_mode, task.run_mode.max_parallel, task.run_mode.datasource_id) == (2, 3, 7)
+    assert (task.node_id, task.rerun_mode) == ("n-1", RerunMode.DENIED)
+    assert flow.definition.options.time_zone == "Asia/Shanghai"
+    assert flow.definition.options.failure_strategy == FailureStrategy.CONTINUE
+
+    migrate.downgrade(engine, "0007")
+
+    with engine.connect() as conn:
+        mode = conn.execute(select(m.Task.run_mode).where(m.Task.id == 100001)).scalar_one()
+        options = conn.execute(select(m.Flow.options).where(m.Flow.id == 1001)).scalar_one()
+    assert json.loads(mode) == json.loads(camel_mode) and json.loads(options) == json.loads(camel_options)

@@ -37,9 +37,9 @@ from flowyard.domain.flows import (
     TaskDefinition,
     TaskLink,
     TaskRelation,
-    options_fields,
 )
 from flowyard.errors import InvalidParameterError
+from flowyard.services.enos_fields import OPTION_KEYS, options_json, run_mode_from, run_mode_json
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -93,16 +93,15 @@ def parse_parameters(value: Any, path: str) -> tuple[Parameter, ...]:
 
 def parse_run_mode(value: Any, path: str) -> RunMode:
     r = Reader({} if value in (None, "") else _embedded(value, path), path)
-    return RunMode(
-        task_mode=r.int("taskMode", 1),
-        cpu=r.float("cpu", 0.5),
-        memory=r.float("memory", 1.0),
-        max_parallel=r.int("maxParallel", 0),
-        key_type=r.int("keyType", 0),
-        datasource_id=r.int("datasourceId", 0),
-        path=r.str("path", ""),
-        content=r.str("content", ""),
-    )
+
+    def read(key: str, kind: type, default: Any) -> Any:
+        if kind is int:
+            return r.int(key, default)
+        if kind is float:
+            return r.float(key, default)
+        return r.str(key, default)
+
+    return run_mode_from(read)
 
 
 def _embedded(value: Any, path: str) -> Any:
@@ -159,19 +158,9 @@ def parse_options(r: Reader) -> FlowOptions:
     )
 
 
-OPTION_KEYS = (
-    "timeZone",
-    "scheduleStartTime",
-    "scheduleEndTime",
-    "rerunMode",
-    "failureStrategy",
-    "instanceMode",
-)
-
-
 def parse_options_if_given(r: Reader) -> FlowOptions | None:
     """For Save Flow: the options when the body names any of them (absent ones take defaults), else None."""
-    return parse_options(r) if any(r.has(key) for key in OPTION_KEYS) else None
+    return parse_options(r) if any(r.has(key) for key in OPTION_KEYS.values()) else None
 
 
 def parse_task(r: Reader) -> TaskDefinition:
@@ -260,18 +249,7 @@ def render_parameters(params: tuple[Parameter, ...]) -> str:
 
 
 def render_run_mode(mode: RunMode) -> str:
-    return compact_json(
-        {
-            "taskMode": mode.task_mode,
-            "cpu": number(mode.cpu),
-            "memory": number(mode.memory),
-            "maxParallel": mode.max_parallel,
-            "keyType": mode.key_type,
-            "datasourceId": mode.datasource_id,
-            "path": mode.path,
-            "content": mode.content,
-        }
-    )
+    return compact_json(run_mode_json(mode, number))
 
 
 def render_task(task: TaskDefinition, version: str) -> dict[str, Any]:
@@ -303,7 +281,7 @@ def render_task(task: TaskDefinition, version: str) -> dict[str, Any]:
 
 def render_options(options: FlowOptions) -> dict[str, Any]:
     """The non-default FlowOptions as EnOS-style keys ({} for a plain EnOS flow)."""
-    return dict(options_fields(options))
+    return dict(options_json(options))
 
 
 def render_definition(flow: Flow, version: str) -> dict[str, Any]:

@@ -131,25 +131,6 @@ class FlowOptions:
 WALL_FORMAT = "%Y-%m-%d %H:%M:%S"  # how schedule_start/schedule_end are written, on the wire and stored
 
 
-def options_fields(options: FlowOptions) -> dict[str, str]:
-    """The options that differ from the EnOS defaults, under their EnOS JSON keys ({} = all default)."""
-    o = options
-    out: dict[str, str] = {}
-    if o.time_zone:
-        out["timeZone"] = o.time_zone
-    if o.schedule_start is not None:
-        out["scheduleStartTime"] = o.schedule_start.strftime(WALL_FORMAT)
-    if o.schedule_end is not None:
-        out["scheduleEndTime"] = o.schedule_end.strftime(WALL_FORMAT)
-    if o.rerun_mode != RerunMode.ALLOWED:
-        out["rerunMode"] = str(o.rerun_mode)
-    if o.failure_strategy != FailureStrategy.BREAK:
-        out["failureStrategy"] = str(o.failure_strategy)
-    if o.instance_mode is not None:
-        out["instanceMode"] = str(o.instance_mode)
-    return out
-
-
 @dataclass(frozen=True, slots=True)
 class TaskRelation:
     """An edge between two tasks of one flow, by task name."""

@@ -30,6 +30,7 @@ from flowyard.domain.flows import (
 )
 from flowyard.errors import InvalidParameterError
 from flowyard.flowspec.access import load_extension
+from flowyard.services.enos_fields import run_mode_from, run_mode_json
 
 SECONDS_PER_UNIT = {"SECONDS": 1, "MINUTES": 60, "HOURS": 3600, "DAYS": 86400}
 _DEFAULT_FLOW = FlowDefinition(name="")
@@ -158,16 +159,7 @@ def flow_extension(d: FlowDefinition) -> dict[str, Any]:
 
 
 def _run_mode_dict(mode: RunMode) -> dict[str, Any]:
-    return {
-        "taskMode": mode.task_mode,
-        "cpu": mode.cpu,
-        "memory": mode.memory,
-        "maxParallel": mode.max_parallel,
-        "keyType": mode.key_type,
-        "datasourceId": mode.datasource_id,
-        "path": mode.path,
-        "content": mode.content,
-    }
+    return run_mode_json(mode)
 
 
 def task_extension(task: TaskDefinition, incoming: Iterable[tuple[str, TaskRelation]]) -> dict[str, Any]:
@@ -228,17 +220,7 @@ def apply_task_extension(task: TaskDefinition, ext: ExtensionReader) -> TaskDefi
     run_mode = task.run_mode
     if "runMode" in ext.raw:
         mode = ExtensionReader(ext.get("runMode", dict, {}), f"{ext.where}.flowyard.runMode")
-        d = RunMode()
-        run_mode = RunMode(
-            task_mode=mode.get("taskMode", int, d.task_mode),
-            cpu=float(mode.get("cpu", float, d.cpu)),
-            memory=float(mode.get("memory", float, d.memory)),
-            max_parallel=mode.get("maxParallel", int, d.max_parallel),
-            key_type=mode.get("keyType", int, d.key_type),
-            datasource_id=mode.get("datasourceId", int, d.datasource_id),
-            path=mode.get("path", str, d.path),
-            content=mode.get("content", str, d.content),
-        )
+        run_mode = run_mode_from(mode.get)
     return replace(
         task,
         type=ext.get("type", str, task.type),

@@ -9,7 +9,7 @@ gives back what was imported.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +35,6 @@ from flowyard.domain.flows import (
     TaskDefinition,
     TaskLink,
     TaskRelation,
-    options_fields,
 )
 from flowyard.store import models as m
 
@@ -71,43 +70,32 @@ def _load_parameters(text: str) -> tuple[Parameter, ...]:
 
 
 def _dump_run_mode(mode: RunMode) -> str:
-    return json.dumps(
-        {
-            "taskMode": mode.task_mode,
-            "cpu": mode.cpu,
-            "memory": mode.memory,
-            "maxParallel": mode.max_parallel,
-            "keyType": mode.key_type,
-            "datasourceId": mode.datasource_id,
-            "path": mode.path,
-            "content": mode.content,
-        },
-        ensure_ascii=False,
-    )
+    return json.dumps(asdict(mode), ensure_ascii=False)
 
 
 def _load_run_mode(text: str) -> RunMode:
-    raw = json.loads(text)
-    return RunMode(
-        task_mode=raw["taskMode"],
-        cpu=raw["cpu"],
-        memory=raw["memory"],
-        max_parallel=raw["maxParallel"],
-        key_type=raw["keyType"],
-        datasource_id=raw["datasourceId"],
-        path=raw["path"],
-        content=raw["content"],
-    )
+    return RunMode(**json.loads(text))
+
+
+def _options_dict(options: FlowOptions) -> dict[str, str]:
+    """The options that differ from the defaults, under their attribute names ({} = all default)."""
+    default = FlowOptions()
+    out: dict[str, str] = {}
+    for name in (f.name for f in fields(FlowOptions)):
+        value = getattr(options, name)
+        if value != getattr(default, name):
+            out[name] = value.strftime(WALL_FORMAT) if isinstance(value, datetime) else str(value)
+    return out
 
 
 def dump_options(definition: FlowDefinition) -> str:
     """``flows.options``: the non-default FlowOptions and per-task FlowSpec fields; ``{}`` = EnOS defaults."""
-    raw: dict[str, Any] = dict(options_fields(definition.options))
+    raw: dict[str, Any] = dict(_options_dict(definition.options))
     tasks: dict[str, dict[str, str]] = {}
     for task in definition.tasks:
-        entry = {"nodeId": task.node_id} if task.node_id else {}
+        entry = {"node_id": task.node_id} if task.node_id else {}
         if task.rerun_mode is not None:
-            entry["rerunMode"] = str(task.rerun_mode)
+            entry["rerun_mode"] = str(task.rerun_mode)
         if entry:
             tasks[task.name] = entry
     if tasks:
@@ -120,22 +108,22 @@ def load_options(
 ) -> tuple[FlowOptions, tuple[TaskDefinition, ...]]:
     """The inverse of :func:`dump_options`: the flow's options, and ``tasks`` with their FlowSpec fields."""
     raw = json.loads(text or "{}")
-    start, end = raw.get("scheduleStartTime"), raw.get("scheduleEndTime")
+    start, end = raw.get("schedule_start"), raw.get("schedule_end")
     options = FlowOptions(
-        time_zone=raw.get("timeZone", ""),
+        time_zone=raw.get("time_zone", ""),
         schedule_start=datetime.strptime(start, WALL_FORMAT) if start else None,
         schedule_end=datetime.strptime(end, WALL_FORMAT) if end else None,
-        rerun_mode=RerunMode(raw.get("rerunMode", RerunMode.ALLOWED)),
-        failure_strategy=FailureStrategy(raw.get("failureStrategy", FailureStrategy.BREAK)),
-        instance_mode=InstanceMode(raw["instanceMode"]) if raw.get("instanceMode") else None,
+        rerun_mode=RerunMode(raw.get("rerun_mode", RerunMode.ALLOWED)),
+        failure_strategy=FailureStrategy(raw.get("failure_strategy", FailureStrategy.BREAK)),
+        instance_mode=InstanceMode(raw["instance_mode"]) if raw.get("instance_mode") else None,
     )
     by_name: dict[str, dict[str, str]] = raw.get("tasks", {})
     loaded = []
     for task in tasks:
         entry = by_name.get(task.name, {})
-        mode = entry.get("rerunMode")
+        mode = entry.get("rerun_mode")
         loaded.append(
-            replace(task, node_id=entry.get("nodeId", ""), rerun_mode=RerunMode(mode) if mode else None)
+            replace(task, node_id=entry.get("node_id", ""), rerun_mode=RerunMode(mode) if mode else None)
         )
     return options, tuple(loaded)
 
