@@ -27,6 +27,7 @@ from flowyard.services.attempts import AttemptService
 from flowyard.services.events import EventService
 from flowyard.services.instances import InstanceService
 from flowyard.services.leadership import Leadership
+from flowyard.services.open_view import OpenInstances
 from flowyard.services.runs import RunService
 from flowyard.services.task_logs import DatabaseLogs, FileLogs, TaskLogs
 from flowyard.settings import Settings
@@ -133,8 +134,9 @@ def assemble_scheduler(
     event_retention: timedelta = timedelta(days=7),
 ) -> Scheduler:
     """A scheduler over the run services, sharing ``runs``' event bus and logs; not started."""
-    instances = InstanceService(sessions, runs.bus, config.zone, catch_up)
-    attempts = AttemptService(sessions, runs.bus, runs.logs, runs.log_dir, config.owner)
+    view = OpenInstances()  # the scheduler's in-memory open instances, shared by its two services
+    instances = InstanceService(sessions, runs.bus, config.zone, catch_up, view)
+    attempts = AttemptService(sessions, runs.bus, runs.logs, runs.log_dir, config.owner, view)
     leadership = Leadership(sessions, config.owner, lease_ttl, config.idle_wake)
     scheduler = Scheduler(instances, attempts, leadership, executor, clock, config)
     events = EventService(sessions)

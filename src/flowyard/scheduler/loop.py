@@ -117,16 +117,23 @@ class Scheduler:
     def is_leader(self) -> bool:
         return self._leadership.leader
 
+    def sleep(self, wait: timedelta) -> None:
+        """Wait until woken (a trigger, an attempt ended) or ``wait`` has passed, then re-arm."""
+        self._wake.wait(max(wait.total_seconds(), 0.0))
+        self._wake.clear()
+
     def run(self) -> None:
+        self._wake.clear()
         while not self._stop.is_set():
-            self._wake.clear()
             try:
                 now = self._clock.now()
                 wait = self.step(now) if self.lead(now) else self.follow(now)
             except Exception:  # the loop must survive a bad row or a database hiccup
                 log.exception("scheduler step failed")
+                self.instances.view.forget()  # a change may have failed half-way: read it all again
+                self._new_work = True
                 wait = self._config.idle_wake
-            self._wake.wait(max(wait.total_seconds(), 0.0))
+            self.sleep(wait)
 
     def lead(self, now: datetime) -> bool:
         """Hold or seek the scheduler lease; True while this scheduler is the leader."""
@@ -171,14 +178,17 @@ class Scheduler:
         self.last_step_at = now
         self.collect(now)
         next_times: list[datetime | None] = [self._housekeeping_at]
+        reload = False
         if self._new_work or now >= self._housekeeping_at:
-            self._new_work = False
+            # Something may have changed behind this scheduler's back (a trigger, a cancel, another
+            # process): read the open instances again; otherwise the in-memory view is current.
+            reload, self._new_work = True, False
             self.maintain(now)
             next_times = [self.tick(now), self.start_instances(now)]
             self._housekeeping_at = min(
                 [t for t in next_times if t is not None] + [now + self._config.idle_wake]
             )
-        records = self.advance(self.instances.open_instances(), now)
+        records = self.advance(self.instances.open_instances(reload=reload), now)
         next_times.append(self.dispatch(records, now))
         due = [t for t in next_times if t is not None]
         wait = min((t - now for t in due), default=self._config.idle_wake)

@@ -23,6 +23,7 @@ from flowyard.domain import planning
 from flowyard.domain.attempts import AttemptResult, AttemptSpec, Outcome
 from flowyard.domain.states import Status
 from flowyard.errors import FlowyardError
+from flowyard.services.open_view import OpenInstances
 from flowyard.services.task_logs import TaskLogs, log_file
 from flowyard.services.transitions import EventBus, InstanceRef, RunChanges, ref_of, run_changes
 from flowyard.store import attempts as attempt_store
@@ -57,10 +58,18 @@ class Lost:
 
 class AttemptService:
     def __init__(
-        self, sessions: sessionmaker[Session], bus: EventBus, logs: TaskLogs, log_dir: Path, owner: str
+        self,
+        sessions: sessionmaker[Session],
+        bus: EventBus,
+        logs: TaskLogs,
+        log_dir: Path,
+        owner: str,
+        view: OpenInstances | None = None,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
+        self._view = view
+        self._after = view.apply if view is not None else None  # keeps the scheduler's view current
         self.logs = logs
         self._log_dir = log_dir
         self.owner = owner  # this scheduler's name on the attempts it runs itself
@@ -73,7 +82,7 @@ class AttemptService:
 
     def claim(self, launches: Sequence[Launch], now: datetime, *, remote: bool) -> None:
         """Commit every attempt (and its task instance RUNNING) in one transaction, before any starts."""
-        with run_changes(self._sessions, self._bus, now) as changes:
+        with run_changes(self._sessions, self._bus, now, self._after) as changes:
             for launch in launches:
                 spec, task = launch.spec, launch.task
                 if remote:
@@ -105,12 +114,12 @@ class AttemptService:
     ) -> None:
         """A READY task whose attempt cannot even be built (an unknown ``${name}``): it fails, alone."""
         self.note(record.id, task.id, f"Flowyard could not start this task: {reason}\n", now)
-        with run_changes(self._sessions, self._bus, now) as changes:
+        with run_changes(self._sessions, self._bus, now, self._after) as changes:
             changes.task(ref_of(record), task, Status.FAIL, run_num=run_num, ended_at=now, message=reason)
 
     def release(self, launch: Launch, now: datetime) -> None:
         """The executor had no room after all: the attempt never started and its task is READY again."""
-        with run_changes(self._sessions, self._bus, now) as changes:
+        with run_changes(self._sessions, self._bus, now, self._after) as changes:
             changes.attempt_done(
                 ref_of(launch.record),
                 launch.task.id,
@@ -134,7 +143,7 @@ class AttemptService:
         logged and skipped, so it never holds the others back.
         """
         recorded: list[AttemptResult] = []
-        with run_changes(self._sessions, self._bus, now) as changes:
+        with run_changes(self._sessions, self._bus, now, self._after) as changes:
             for result in results:
                 try:
                     with changes.savepoint():
@@ -144,12 +153,23 @@ class AttemptService:
                     log.exception("could not record attempt %s", result.attempt_id)
         return recorded
 
+    def _task(self, session: Session, result: AttemptResult) -> tuple[InstanceRef, TaskInstanceRecord] | None:
+        """The task instance an attempt belongs to: from the scheduler's view, else the database."""
+        if self._view is not None:
+            found = self._view.task(result.task_instance_id)
+            if found is not None:
+                return ref_of(found[0]), found[1]
+        row = store.get_task_in_org(session, result.task_instance_id)
+        if row is None:
+            return None
+        task, org_id, flow_id = row
+        return InstanceRef(task.flow_instance_id, org_id, flow_id), task
+
     def _record(self, changes: RunChanges, result: AttemptResult) -> bool:
-        found = store.get_task_in_org(changes.session, result.task_instance_id)
+        found = self._task(changes.session, result)
         if found is None:
             return False
-        task, org_id, flow_id = found
-        ref = InstanceRef(task.flow_instance_id, org_id, flow_id)
+        ref, task = found
         outcome = planning.AttemptOutcome(result.outcome.value)
         if not changes.attempt_done(
             ref,

@@ -22,6 +22,7 @@ from flowyard.domain.flows import Flow, flow_zone, schedule_window
 from flowyard.domain.instances import InstanceRun, TriggerKind, flow_instance_id, scheduled_suffix
 from flowyard.domain.states import Status
 from flowyard.domain.ticks import CatchUp, plan_ticks
+from flowyard.services.open_view import OpenInstances
 from flowyard.services.runs import build_instance
 from flowyard.services.transitions import EventBus, RunChanges, ref_of, run_changes
 from flowyard.store import attempts as attempt_store
@@ -47,10 +48,16 @@ class Advanced:
 
 class InstanceService:
     def __init__(
-        self, sessions: sessionmaker[Session], bus: EventBus, zone: tzinfo, catch_up: CatchUp
+        self,
+        sessions: sessionmaker[Session],
+        bus: EventBus,
+        zone: tzinfo,
+        catch_up: CatchUp,
+        view: OpenInstances | None = None,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
+        self.view = view or OpenInstances()
         self._zone = zone
         self._catch_up = catch_up
         self._flows: dict[str, Flow] = {}  # instance id -> parsed snapshot, while the instance is open
@@ -129,7 +136,7 @@ class InstanceService:
 
     def start_pending(self, now: datetime) -> datetime | None:
         """Move INIT/WAIT instances on (one active instance per flow); returns the next future trigger."""
-        with run_changes(self._sessions, self._bus, now) as changes:
+        with run_changes(self._sessions, self._bus, now, self.view.apply) as changes:
             session = changes.session
             pending = store.pending(session)
             active = store.active_flow_ids(session)
@@ -156,9 +163,12 @@ class InstanceService:
 
     # --- open instances ---------------------------------------------------------------------------
 
-    def open_instances(self) -> list[InstanceRecord]:
-        with transaction(self._sessions, read_only=True) as session:
-            return store.get_many(session, store.open_instance_ids(session))
+    def open_instances(self, *, reload: bool = False) -> list[InstanceRecord]:
+        """The open instances: from the in-memory view, loaded from the database when asked or empty."""
+        if reload or not self.view.loaded:
+            with transaction(self._sessions, read_only=True) as session:
+                self.view.load(store.get_many(session, store.open_instance_ids(session)))
+        return self.view.records()
 
     def advance(self, records: list[InstanceRecord], now: datetime, *, owner: str | None) -> Advanced:
         """Ready tasks whose upstreams finished, end instances, skip what will never run.
@@ -167,7 +177,7 @@ class InstanceService:
         remote executor). Returns the records as they are after the changes, for dispatch.
         """
         updated: list[InstanceRecord] = []
-        with run_changes(self._sessions, self._bus, now) as changes:
+        with run_changes(self._sessions, self._bus, now, self.view.apply) as changes:
             running = (
                 attempt_store.running_attempts(changes.session, owner)
                 if any(r.cancelled for r in records)
@@ -180,7 +190,7 @@ class InstanceService:
         for instance_id in [i for i in self._flows if i not in live]:
             del self._flows[instance_id]  # the snapshot cache follows the open instances
         return Advanced(
-            records=updated,
+            records=self.view.records() if self.view.loaded else updated,
             to_kill=[a.id for a in running if a.task_instance_id in cancelled],
             ended=any(r.status.final for r in updated),
         )

@@ -74,6 +74,18 @@ class EventBus:
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """A committed change, as the scheduler's in-memory view applies it: the fields written, by name."""
+
+    instance_id: str
+    task_instance_id: str | None  # None: a change of the instance itself
+    values: dict[str, Any]
+
+
+AfterCommit = Callable[[Sequence[Change]], None]
+
+
+@dataclass(frozen=True, slots=True)
 class InstanceRef:
     """What an event needs to know of the instance a change belongs to."""
 
@@ -93,16 +105,18 @@ class RunChanges:
         self.session = session
         self.now = now
         self.events: list[RunEvent] = []
+        self.changes: list[Change] = []
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A part that may fail alone: its writes and its events are both dropped if it raises."""
-        mark = len(self.events)
+        mark, changed = len(self.events), len(self.changes)
         try:
             with self.session.begin_nested():
                 yield
         except BaseException:
             del self.events[mark:]
+            del self.changes[changed:]
             raise
 
     def _emit(
@@ -147,17 +161,20 @@ class RunChanges:
         """Move an instance from ``old`` to ``new`` (checked), writing ``values`` with it."""
         check_transition("flow", old, new)
         store.update_instance(self.session, ref.id, status=new, updated_at=self.now, **values)
+        self.changes.append(Change(ref.id, None, {"status": new, "updated_at": self.now, **values}))
         extra = {"message": values["message"]} if "message" in values else {}
         self._emit(instance_event_kind(new), ref, status=int(new), previous=int(old), **extra)
 
     def instance_finished(self, ref: InstanceRef, status: Status) -> None:
         """Every task of an ended instance has settled: stamp ``ended_at``."""
         store.update_instance(self.session, ref.id, ended_at=self.now, updated_at=self.now)
+        self.changes.append(Change(ref.id, None, {"ended_at": self.now, "updated_at": self.now}))
         self._emit(EventKind.INSTANCE_FINISHED, ref, status=int(status))
 
     def instance_values(self, ref: InstanceRef, **values: Any) -> None:
         """Write fields of an instance that are not its state (a waiting message, say): no event."""
         store.update_instance(self.session, ref.id, updated_at=self.now, **values)
+        self.changes.append(Change(ref.id, None, {"updated_at": self.now, **values}))
 
     # --- task instances ---------------------------------------------------------------------------
 
@@ -174,6 +191,7 @@ class RunChanges:
         previous = task.status if old is None else old
         check_transition("task", previous, new)
         store.update_task(self.session, task.id, status=new, updated_at=self.now, **values)
+        self.changes.append(Change(ref.id, task.id, {"status": new, "updated_at": self.now, **values}))
         payload: dict[str, Any] = {
             "status": int(new),
             "previous": int(previous),
@@ -224,10 +242,15 @@ class RunChanges:
 
 
 @contextmanager
-def run_changes(sessions: sessionmaker[Session], bus: EventBus, now: datetime) -> Iterator[RunChanges]:
-    """One transaction of run changes: events stored with it, subscribers told after its commit."""
+def run_changes(
+    sessions: sessionmaker[Session], bus: EventBus, now: datetime, after: AfterCommit | None = None
+) -> Iterator[RunChanges]:
+    """One transaction of run changes: events stored with it; after its commit ``after`` gets the
+    changes (the scheduler's in-memory view) and the bus's subscribers get the events."""
     with transaction(sessions) as session:
         changes = RunChanges(session, now)
         yield changes
         changes.flush()
+    if after is not None:
+        after(changes.changes)
     bus.publish(changes.events)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from flowyard.domain.states import AttemptState, attempt_sources
@@ -72,8 +72,8 @@ def add_queued(
     spec: str,
     now: datetime,
 ) -> None:
-    session.add(
-        m.TaskAttempt(
+    session.execute(
+        insert(ATTEMPTS).values(
             id=attempt_id,
             task_instance_id=task_instance_id,
             run_num=run_num,
@@ -84,9 +84,10 @@ def add_queued(
             spec=spec,
             send_count=0,
             cancel_requested=False,
+            outcome="",
+            message="",
         )
     )
-    session.flush()
 
 
 def mark_sent(session: Session, attempt_ids: list[str], now: datetime) -> None:
@@ -279,8 +280,8 @@ def add_running(
     session: Session, attempt_id: str, task_instance_id: str, run_num: int, owner: str, now: datetime
 ) -> None:
     """A local attempt, claimed by ``owner`` before its process starts."""
-    session.add(
-        m.TaskAttempt(
+    session.execute(
+        insert(ATTEMPTS).values(
             id=attempt_id,
             task_instance_id=task_instance_id,
             run_num=run_num,
@@ -289,9 +290,14 @@ def add_running(
             queued_at=now,
             started_at=now,
             heartbeat_at=now,
+            outcome="",
+            message="",
+            queue="",
+            spec="",
+            send_count=0,
+            cancel_requested=False,
         )
     )
-    session.flush()
 
 
 def finish(

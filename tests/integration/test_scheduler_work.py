@@ -1,0 +1,118 @@
+"""The shape of a scheduler step's database work: it grows with what changed, not with what exists.
+
+A scheduler is stepped by hand over a real SQLite database and real task
+processes, with a clock that does not move (so only an ended attempt wakes a
+step, as in a long chain); every SQL statement is recorded. Times are never
+asserted, only which statements run and how many.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import event
+from starlette.testclient import TestClient
+
+from flowyard.clock import FakeClock
+from flowyard.executor.local import LocalExecutor
+from flowyard.roles.assembly import assemble_scheduler
+from flowyard.roles.embedded import create_app
+from flowyard.scheduler.loop import Scheduler, SchedulerConfig
+from flowyard.settings import Settings
+from flowyard.store.db import make_session_factory
+from tests.integration.conftest import START, Actor, Api
+
+pytestmark = pytest.mark.timeout(120)
+BULK_TASK_LOAD = "FROM task_instances WHERE task_instances.flow_instance_id IN"
+
+
+def chain(n: int) -> dict[str, Any]:
+    names = [f"t{i}" for i in range(n)]
+    return {
+        "cycle": "D",
+        "cron": "0 0 0 * * ? *",
+        "tasks": [{"name": x, "type": "COMMAND", "cmd": "true"} for x in names],
+        "relations": [{"sourceTaskName": a, "targetTaskName": b} for a, b in itertools.pairwise(names)],
+    }
+
+
+class Stepper:
+    def __init__(self, tmp_path: Path) -> None:
+        self.clock = FakeClock(START)
+        self.app = create_app(Settings(data_dir=tmp_path, auth=False, scheduler=False), clock=self.clock)
+        self.client = TestClient(self.app)
+        creds = json.loads((tmp_path / "credentials.json").read_text())
+        self.api = Api(self.client, Actor(creds["userId"], creds["orgId"], creds["username"]))
+        scheduler: Scheduler | None = None
+
+        def woken(_: object) -> None:
+            assert scheduler is not None
+            scheduler.attempt_ended()
+
+        self.executor = LocalExecutor(self.clock, total_cpu=4, on_result=woken)
+        config = SchedulerConfig(owner="stepper", zone=ZoneInfo("UTC"), work_dir=tmp_path / "work")
+        sessions = make_session_factory(self.app.state.engine)
+        scheduler = assemble_scheduler(sessions, self.app.state.ctx.runs, self.executor, self.clock, config)
+        self.scheduler = scheduler
+        self.statements: list[str] = []
+        event.listen(self.app.state.engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(" ".join(statement.split()))
+
+    def run_chain(self, n: int) -> list[list[str]]:
+        """Trigger a chain of ``n`` and step until it succeeds; the statements of each step."""
+        flow_id = self.api.import_flow(chain(n), f"chain{n}")
+        self.clock.advance(timedelta(minutes=2))  # the 1-minute repeat rule, across chains
+        body = {"flowId": flow_id, "triggerTime": int(self.clock.now().timestamp() * 1000)}
+        instance_id = self.api.ok("POST", "flows", "trigger", body)["flowInstanceId"]
+        steps: list[list[str]] = []
+        deadline = time.monotonic() + 60
+        while True:
+            mark = len(self.statements)
+            wait = self.scheduler.step(self.clock.now())
+            steps.append(self.statements[mark:])
+            data = self.api.ok("GET", "flowInstances", "get", flowInstId=instance_id)
+            if data["status"] == 1 and data["endTime"]:
+                return steps
+            assert data["status"] in (0, 2), data
+            assert time.monotonic() < deadline, "the chain did not finish"
+            self.scheduler.sleep(min(wait, timedelta(seconds=0.2)))
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.client.close()
+
+
+@pytest.fixture
+def stepper(tmp_path: Path) -> Iterator[Stepper]:
+    s = Stepper(tmp_path)
+    yield s
+    s.close()
+
+
+def link_steps(steps: list[list[str]]) -> list[list[str]]:
+    """The steps that recorded an ended attempt and dispatched the next task: one per chain link."""
+    return [s for s in steps if any("UPDATE task_attempts SET state" in q for q in s)]
+
+
+def test_a_chain_step_reads_no_task_back_and_costs_the_same_at_any_length(stepper: Stepper) -> None:
+    short = link_steps(stepper.run_chain(10))
+    long = link_steps(stepper.run_chain(60))
+    assert len(short) >= 9 and len(long) >= 59
+    # Steps woken by an ended attempt use the in-memory view: no step reloads the instance's tasks.
+    for step in short[1:] + long[1:]:
+        assert not any(BULK_TASK_LOAD in q for q in step), step
+    # ... and the work per link is the same for 10 tasks as for 60: statements and transactions.
+    per_link = {len(s) for s in short[1:-1] + long[1:-1]}
+    assert len(per_link) == 1, per_link
+    commits = {sum(q == "COMMIT" or q.startswith("BEGIN") for q in s) for s in long[1:-1]}
+    assert len(commits) <= 1, commits
