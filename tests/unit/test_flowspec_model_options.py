@@ -28,12 +28,12 @@ from flowyard.domain.flows import (
     TaskRelation,
     schedule_window,
 )
+from flowyard.domain.snapshots import dump_flow, load_flow
 from flowyard.domain.validation import validate_definition
 from flowyard.errors import InvalidParameterError
 from flowyard.flowspec import FlowSpecDocument, WorkflowSpec, apply_workflow, dumps, parse, to_workflow
 from flowyard.services.workflow_export import to_workflow_spec
 from flowyard.services.workflow_import import to_definition
-from flowyard.store.snapshots import dump_flow, load_flow
 
 EXAMPLES = Path("/work/shared/examples/flowspec")
 API_EXAMPLE = "importworkflowdefinition_api_example.json"

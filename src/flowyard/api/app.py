@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -34,7 +33,7 @@ from flowyard.scheduler.loop import Scheduler
 from flowyard.services.auth import AuthService
 from flowyard.services.dataworks import WorkflowSpecService
 from flowyard.services.jobs import JobRunner
-from flowyard.store.db import make_session_factory
+from flowyard.services.ops import OpsService
 
 log = logging.getLogger("flowyard.api")
 
@@ -61,10 +60,10 @@ PURGE_INTERVAL_SECONDS = 600.0
 
 
 def _lifespan(
-    engine: Engine, auth: AuthService, clock: Clock, scheduler: Scheduler | None, jobs: JobRunner
+    close: Callable[[], None], auth: AuthService, clock: Clock, scheduler: Scheduler | None, jobs: JobRunner
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     """Housekeeping while the app runs: purge expired tokens and replay records, run DataWorks jobs
-    (jobs a previous process left Running are failed first); dispose the engine."""
+    (jobs a previous process left Running are failed first); ``close`` (the database) at the end."""
 
     async def purge_forever() -> None:
         while True:
@@ -87,7 +86,7 @@ def _lifespan(
             if scheduler is not None:
                 await run_in_threadpool(scheduler.stop)
             await run_in_threadpool(jobs.stop)
-            engine.dispose()
+            close()
 
     return lifespan
 
@@ -97,7 +96,8 @@ class WebParts:
     """What the web app serves, built by the composition root (:mod:`flowyard.roles.embedded`)."""
 
     ctx: ApiContext
-    engine: Engine  # disposed when the app stops
+    close: Callable[[], None]  # releases the database when the app stops
+    ops: OpsService
     workflow_specs: WorkflowSpecService
     jobs: JobRunner
     scheduler: Scheduler | None  # run by the app's lifespan when this process schedules
@@ -110,7 +110,6 @@ def web_app(parts: WebParts) -> Starlette:
     dispatcher = Dispatcher(ctx, OPERATIONS)
     dataworks_rpc = dataworks.endpoint(parts.workflow_specs, parts.jobs, ctx.clock, auth=ctx.settings.auth)
     document = openapi_document(OPERATIONS)
-    sessions = make_session_factory(parts.engine)
 
     async def openapi(_: Request) -> Response:
         return JSONResponse(document)
@@ -119,16 +118,15 @@ def web_app(parts: WebParts) -> Starlette:
         *token_routes(ctx.auth, ctx.clock),
         *(Route(prefix + "/{resource}", dispatcher.endpoint, methods=["GET", "POST"]) for prefix in PREFIXES),
         Route("/openapi.json", openapi, methods=["GET"]),
-        *ops_routes(sessions, ctx.clock, parts.scheduler),
+        *ops_routes(parts.ops, ctx.clock, parts.scheduler),
         Route("/", dataworks_rpc, methods=["GET", "POST"]),
     ]
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _http_error},
-        lifespan=_lifespan(parts.engine, ctx.auth, ctx.clock, parts.scheduler, parts.jobs),
+        lifespan=_lifespan(parts.close, ctx.auth, ctx.clock, parts.scheduler, parts.jobs),
     )
     app.state.ctx = ctx
-    app.state.engine = parts.engine
     app.state.scheduler = parts.scheduler
     app.state.jobs = parts.jobs
     return app

@@ -36,10 +36,10 @@ from flowyard.clock import Clock
 from flowyard.dataworks import DEFAULT_MAX_SKEW, dumps, new_request_id, render_error, success_body, verify
 from flowyard.dataworks.envelope import CONTENT_TYPE, error_body
 from flowyard.domain.flows import Flow, FlowType
+from flowyard.domain.jobs import Job
 from flowyard.errors import InvalidParameterError, NoPrivilegeError
 from flowyard.services.dataworks import WorkflowSpecService
 from flowyard.services.jobs import JobRunner
-from flowyard.store.jobs import Job
 
 VERSION = "2024-05-18"
 MAX_PAGE_SIZE = 100

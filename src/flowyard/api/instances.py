@@ -13,9 +13,9 @@ from flowyard.api.pagination import parse_page
 from flowyard.api.timefmt import fmt_datetime, fmt_timestamp, from_epoch_ms
 from flowyard.api.wire import to_int
 from flowyard.domain import tasktypes
+from flowyard.domain.instances import InstanceRecord, TaskInstanceRecord
 from flowyard.domain.states import Status
 from flowyard.errors import InvalidParameterError
-from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
 from flowyard.timezones import java_date
 
 INSTANCE_SORT_FIELDS = ("create_time", "update_time", "start_time", "trigger_time", "end_time")

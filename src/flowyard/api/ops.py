@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -14,21 +12,18 @@ from starlette.routing import Route
 from flowyard.clock import Clock
 from flowyard.metrics import CONTENT_TYPE, Exposition, database_metrics, scheduler_metrics
 from flowyard.scheduler.loop import Scheduler
-from flowyard.store.db import transaction
-from flowyard.store.stats import read as read_stats
+from flowyard.services.ops import OpsService
 
 STUCK_AFTER = timedelta(seconds=30)  # a scheduler loop silent this long is unhealthy
 
 
-def ops_routes(sessions: sessionmaker[Session], clock: Clock, scheduler: Scheduler | None) -> list[Route]:
+def ops_routes(ops: OpsService, clock: Clock, scheduler: Scheduler | None) -> list[Route]:
     def check() -> tuple[int, dict[str, object]]:
         body: dict[str, object] = {"status": "ok"}
-        try:
-            with transaction(sessions, read_only=True) as session:
-                session.execute(text("SELECT 1"))
-            body["database"] = "ok"
-        except Exception as error:
-            return 503, {"status": "unavailable", "database": f"unreachable: {type(error).__name__}"}
+        problem = ops.database_problem()
+        if problem is not None:
+            return 503, {"status": "unavailable", "database": problem}
+        body["database"] = "ok"
         if scheduler is not None:
             age = _step_age(scheduler, clock)
             body["scheduler"] = {"leader": scheduler.is_leader, "lastStepAgeSeconds": round(age, 3)}
@@ -40,9 +35,7 @@ def ops_routes(sessions: sessionmaker[Session], clock: Clock, scheduler: Schedul
     def render() -> str:
         out = Exposition()
         now = clock.now()
-        with transaction(sessions, read_only=True) as session:
-            stats = read_stats(session, now)
-        database_metrics(out, stats, now)
+        database_metrics(out, ops.stats(now), now)
         if scheduler is not None:
             scheduler_metrics(
                 out, scheduler.metrics, leader=scheduler.is_leader, last_step_age=_step_age(scheduler, clock)

@@ -22,6 +22,7 @@ from flowyard.services.directories import DirectoryService
 from flowyard.services.flows import FlowService
 from flowyard.services.identity import IdentityService
 from flowyard.services.jobs import JobRunner
+from flowyard.services.ops import OpsService
 from flowyard.services.runs import RunService
 from flowyard.settings import Settings
 from flowyard.store.db import make_engine, make_session_factory
@@ -50,6 +51,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     scheduler = make_scheduler(settings, sessions, ctx.runs, clock, zone) if settings.scheduler else None
     workflow_specs = WorkflowSpecService(sessions)
     jobs = JobRunner(workflow_specs, workflow_specs.org_id_of, clock.now)
-    app = web_app(WebParts(ctx, engine, workflow_specs, jobs, scheduler))
+    app = web_app(WebParts(ctx, engine.dispose, OpsService(sessions), workflow_specs, jobs, scheduler))
     app.state.credentials = credentials
+    app.state.engine = engine
     return app

@@ -18,6 +18,7 @@ from flowyard.api.ops import ops_routes
 from flowyard.clock import Clock, SystemClock
 from flowyard.roles.assembly import make_scheduler, task_logs
 from flowyard.server import Server, lock_embedded_database
+from flowyard.services.ops import OpsService
 from flowyard.services.runs import RunService
 from flowyard.settings import Settings
 from flowyard.store.db import make_engine, make_session_factory
@@ -45,7 +46,7 @@ def scheduler_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             await run_in_threadpool(scheduler.stop)
             engine.dispose()
 
-    app = Starlette(routes=ops_routes(sessions, clock, scheduler), lifespan=lifespan)
+    app = Starlette(routes=ops_routes(OpsService(sessions), clock, scheduler), lifespan=lifespan)
     app.state.scheduler = scheduler
     return app
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flowyard.domain import planning
 from flowyard.domain.attempts import AttemptResult, AttemptSpec, Outcome
+from flowyard.domain.instances import InstanceRecord, TaskInstanceRecord
 from flowyard.domain.states import Status
 from flowyard.errors import FlowyardError
 from flowyard.services.open_view import OpenInstances
@@ -30,7 +31,6 @@ from flowyard.store import attempts as attempt_store
 from flowyard.store import instances as store
 from flowyard.store.attempts import AttemptRow
 from flowyard.store.db import transaction
-from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
 
 log = logging.getLogger("flowyard.scheduler")
 

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from flowyard.domain import planning
 from flowyard.domain.cron import parse_cron
 from flowyard.domain.flows import Flow, flow_zone, schedule_window
-from flowyard.domain.instances import InstanceRun, TriggerKind, flow_instance_id, scheduled_suffix
+from flowyard.domain.instances import (
+    InstanceRecord,
+    InstanceRun,
+    TaskInstanceRecord,
+    TriggerKind,
+    flow_instance_id,
+    scheduled_suffix,
+)
 from flowyard.domain.states import Status
 from flowyard.domain.ticks import CatchUp, plan_ticks
 from flowyard.services.open_view import OpenInstances
@@ -29,7 +36,6 @@ from flowyard.store import attempts as attempt_store
 from flowyard.store import flows as flow_store
 from flowyard.store import instances as store
 from flowyard.store.db import transaction
-from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
 from flowyard.store.premises import unmet_premises
 
 log = logging.getLogger("flowyard.scheduler")

@@ -14,9 +14,9 @@ from flowyard.domain import tasktypes
 from flowyard.domain.attempts import AttemptSpec, TaskKind
 from flowyard.domain.dwparams import evaluate_expression, is_expression
 from flowyard.domain.flows import TaskDefinition
+from flowyard.domain.instances import InstanceRecord, TaskInstanceRecord
 from flowyard.domain.parameters import RunContext, environment, resolve_parameters, substitute
 from flowyard.services.fanout import distribution_keys, parallelism, runner_code
-from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
 from flowyard.timezones import java_date
 
 RULE = "=" * 72

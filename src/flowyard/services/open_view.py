@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
+from flowyard.domain.instances import InstanceRecord, TaskInstanceRecord
 from flowyard.services.transitions import Change
-from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
 
 log = logging.getLogger("flowyard.scheduler")
 

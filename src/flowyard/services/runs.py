@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flowyard.domain.flows import Flow, FlowType, Parameter, flow_zone
 from flowyard.domain.instances import (
+    InstanceRecord,
+    TaskInstanceRecord,
     TriggerKind,
     business_date,
     flow_instance_id,
@@ -36,6 +38,7 @@ from flowyard.domain.instances import (
 )
 from flowyard.domain.permissions import Caller, flow_rights, require_edit, require_unlocked, split_names
 from flowyard.domain.planning import retry_limit_of
+from flowyard.domain.snapshots import dump_flow
 from flowyard.domain.states import Status
 from flowyard.errors import InvalidParameterError, NoPrivilegeError, StateError
 from flowyard.services.flows import load_visible, rights_of
@@ -43,9 +46,7 @@ from flowyard.services.task_logs import FileLogs, TaskLogs, log_file
 from flowyard.services.transitions import EventBus, ref_of, run_changes
 from flowyard.store import instances as store
 from flowyard.store.db import transaction
-from flowyard.store.instances import InstanceRecord, TaskInstanceRecord
 from flowyard.store.notify import WORK, notify
-from flowyard.store.snapshots import dump_flow
 
 REPEAT_MESSAGE = (
     "Cannot create workflow instance. Please check if the workflow or task exist, "
@@ -114,7 +115,7 @@ def build_instance(
     for rel in d.relations:
         upstream[rel.target].append(ti_id[rel.source])
     tasks = tuple(
-        store.TaskInstanceRecord(
+        TaskInstanceRecord(
             id=ti_id[task.name],
             flow_instance_id=instance_id,
             task_id=task_id,

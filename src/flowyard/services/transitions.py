@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from flowyard.domain.events import EventKind, RunEvent, instance_event_kind, task_event_kind
+from flowyard.domain.instances import InstanceRecord, TaskInstanceRecord
 from flowyard.domain.states import Status, check_transition
 from flowyard.store import attempts as attempt_store
 from flowyard.store import events as event_store
@@ -94,7 +95,7 @@ class InstanceRef:
     flow_id: int
 
 
-def ref_of(record: store.InstanceRecord) -> InstanceRef:
+def ref_of(record: InstanceRecord) -> InstanceRef:
     return InstanceRef(record.id, record.org_id, record.flow_id)
 
 
@@ -143,7 +144,7 @@ class RunChanges:
 
     # --- flow instances ---------------------------------------------------------------------------
 
-    def created(self, record: store.InstanceRecord) -> None:
+    def created(self, record: InstanceRecord) -> None:
         """A new instance with its task instances (INIT, or SKIP outside a from-task selection)."""
         store.insert(self.session, record)
         self._emit(
@@ -181,7 +182,7 @@ class RunChanges:
     def task(
         self,
         ref: InstanceRef,
-        task: store.TaskInstanceRecord,
+        task: TaskInstanceRecord,
         new: Status,
         *,
         old: Status | None = None,

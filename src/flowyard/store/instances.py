@@ -10,19 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from flowyard.domain.flows import Flow, Parameter
-from flowyard.domain.instances import InstanceRun, TaskRun
+from flowyard.domain.flows import Parameter
+from flowyard.domain.instances import InstanceRecord, TaskInstanceRecord
 from flowyard.domain.states import Status
 from flowyard.store import models as m
-from flowyard.store.snapshots import load_flow
 
 OPEN_TASK = (Status.INIT, Status.READY, Status.RUNNING)
 FLOW_INSTANCES = cast(Table, m.FlowInstance.__table__)
@@ -35,83 +33,6 @@ SORT_COLUMNS = {
     "trigger_time": m.FlowInstance.trigger_at,
     "end_time": m.FlowInstance.ended_at,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class TaskInstanceRecord:
-    id: str
-    flow_instance_id: str
-    task_id: int
-    name: str
-    position: int
-    status: Status
-    run_num: int
-    retry_limit: int
-    retry_interval: int
-    priority: int
-    next_attempt_at: datetime | None
-    upstream: tuple[str, ...]
-    started_at: datetime | None
-    ended_at: datetime | None
-    updated_at: datetime
-    exit_code: int | None
-    is_timeout: bool
-    message: str
-    command: str
-
-    def run(self) -> TaskRun:
-        return TaskRun(
-            id=self.id,
-            task_id=self.task_id,
-            status=self.status,
-            run_num=self.run_num,
-            retry_limit=self.retry_limit,
-            retry_interval=self.retry_interval,
-            priority=self.priority,
-            position=self.position,
-            next_attempt_at=self.next_attempt_at,
-            upstream=self.upstream,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class InstanceRecord:
-    id: str
-    flow_id: int
-    org_id: str
-    flow_name: str
-    type: int
-    trigger_kind: str
-    status: Status
-    trigger_at: datetime
-    scheduled_at: datetime | None
-    cal_dt: date
-    created_at: datetime
-    started_at: datetime | None
-    ended_at: datetime | None
-    updated_at: datetime
-    parameters: tuple[Parameter, ...]
-    snapshot: str
-    owners: str
-    creator: str
-    from_task_id: int | None
-    cancelled: bool
-    message: str
-    tasks: tuple[TaskInstanceRecord, ...] = ()
-
-    def flow(self) -> Flow:
-        return load_flow(self.snapshot)
-
-    def run(self, waiting_for: tuple[str, ...] = ()) -> InstanceRun:
-        return InstanceRun(
-            id=self.id,
-            flow_id=self.flow_id,
-            status=self.status,
-            trigger_at=self.trigger_at,
-            created_at=self.created_at,
-            tasks=tuple(t.run() for t in self.tasks),
-            waiting_for=waiting_for,
-        )
 
 
 def _task_record(row: Any) -> TaskInstanceRecord:

@@ -12,43 +12,15 @@ or finish it. Only :func:`take_over` moves a job between owners, and only once i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from flowyard.domain.jobs import CANCEL, CREATE, FAIL, RUNNING, SUCCESS, UPDATE, Job
 from flowyard.store import models
 
-RUNNING = "Running"
-SUCCESS = "Success"
-FAIL = "Fail"
-CANCEL = "Cancel"
-
-CREATE = "Create"
-UPDATE = "Update"
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    id: str
-    project_id: int
-    type: str
-    status: str
-    progress: int
-    spec: str
-    error: str
-    response: str
-    created_at: datetime
-    updated_at: datetime
-    dry_run: bool = False
-    owner: str = ""
-    lease_expires_at: datetime | None = None
-    attempts: int = 0
-
-    @property
-    def completed(self) -> bool:
-        return self.status != RUNNING
+__all__ = ["CANCEL", "CREATE", "FAIL", "RUNNING", "SUCCESS", "UPDATE", "Job"]
 
 
 def _to_job(row: models.AsyncJob) -> Job:

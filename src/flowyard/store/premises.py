@@ -13,9 +13,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from flowyard.domain.instances import InstanceRecord
 from flowyard.domain.states import Status
 from flowyard.store import models as m
-from flowyard.store.instances import InstanceRecord
 
 __all__ = ["unmet_premises"]
 
