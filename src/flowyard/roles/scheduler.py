@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from flowyard.api.ops import ops_routes
 from flowyard.clock import Clock, SystemClock
 from flowyard.roles.assembly import make_scheduler, task_logs
-from flowyard.server import Server, lock_embedded_database
+from flowyard.roles.process import Server, lock_embedded_database
 from flowyard.services.ops import OpsService
 from flowyard.services.runs import RunService
 from flowyard.settings import Settings
