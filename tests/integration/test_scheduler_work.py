@@ -18,15 +18,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from starlette.testclient import TestClient
 
-from flowyard.clock import FakeClock
+from flowyard.clock import Clock, FakeClock, SystemClock
 from flowyard.executor.local import LocalExecutor
 from flowyard.roles.assembly import assemble_scheduler
 from flowyard.roles.embedded import create_app
 from flowyard.scheduler.loop import Scheduler, SchedulerConfig
 from flowyard.settings import Settings
+from flowyard.store import models as m
 from flowyard.store.db import make_session_factory
 from tests.integration.conftest import START, Actor, Api
 
@@ -45,8 +46,8 @@ def chain(n: int) -> dict[str, Any]:
 
 
 class Stepper:
-    def __init__(self, tmp_path: Path) -> None:
-        self.clock = FakeClock(START)
+    def __init__(self, tmp_path: Path, clock: Clock | None = None) -> None:
+        self.clock = clock or FakeClock(START)
         self.app = create_app(Settings(data_dir=tmp_path, auth=False, scheduler=False), clock=self.clock)
         self.client = TestClient(self.app)
         creds = json.loads((tmp_path / "credentials.json").read_text())
@@ -116,3 +117,34 @@ def test_a_chain_step_reads_no_task_back_and_costs_the_same_at_any_length(steppe
     assert len(per_link) == 1, per_link
     commits = {sum(q == "COMMIT" or q.startswith("BEGIN") for q in s) for s in long[1:-1]}
     assert len(commits) <= 1, commits
+
+
+def test_a_tasks_start_and_end_are_its_process_s_own(tmp_path: Path) -> None:
+    stepper = Stepper(tmp_path, SystemClock())
+    try:
+        marks = tmp_path / "marks"
+        cmd = f"date +%s.%N >> {marks}; sleep 0.2; date +%s.%N >> {marks}"
+        flow = {
+            "cycle": "D",
+            "cron": "0 0 0 * * ? *",
+            "tasks": [{"name": "t", "type": "COMMAND", "cmd": cmd}],
+        }
+        flow_id = stepper.api.import_flow(flow, "stamped")
+        body = {"flowId": flow_id, "triggerTime": int(stepper.clock.now().timestamp() * 1000)}
+        instance_id = stepper.api.ok("POST", "flows", "trigger", body)["flowInstanceId"]
+        deadline = time.monotonic() + 30
+        while not stepper.api.ok("GET", "flowInstances", "get", flowInstId=instance_id)["endTime"]:
+            assert time.monotonic() < deadline
+            stepper.scheduler.step(stepper.clock.now())
+            stepper.scheduler.sleep(timedelta(seconds=0.05))
+        with make_session_factory(stepper.app.state.engine)() as session:
+            task = session.execute(select(m.TaskInstance)).scalars().one()
+            attempt = session.execute(select(m.TaskAttempt)).scalars().one()
+        began, ended = (float(line) for line in marks.read_text().split())
+        assert task.started_at is not None and task.ended_at is not None
+        assert task.started_at.timestamp() <= began and task.ended_at.timestamp() >= ended
+        # Stamped by the executor when it started the process, not by the step that dispatched it.
+        assert attempt.started_at is not None and attempt.started_at > attempt.queued_at
+        assert task.started_at == attempt.started_at and task.ended_at == attempt.ended_at
+    finally:
+        stepper.close()

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -180,11 +181,15 @@ class AttemptService:
             exit_code=result.exit_code,
             message=result.message,
             ended_at=result.ended_at,
+            started_at=result.started_at,
         ):
             return False  # reported before: nothing to do twice
         if task.status != Status.RUNNING or task.run_num != result.run_num:
             return True  # the task moved on (cancelled meanwhile): the attempt is settled, nothing else
         decision = planning.decide_attempt_end(task.run(), outcome, result.message, changes.now)
+        # The task's times are its processes' own: the first attempt's start (the executor's stamp,
+        # not the dispatching step's clock) and the last one's end.
+        first: dict[str, Any] = {"started_at": result.started_at} if result.run_num == 1 else {}
         changes.task(
             ref,
             task,
@@ -194,6 +199,7 @@ class AttemptService:
             is_timeout=outcome == planning.AttemptOutcome.TIMEOUT,
             ended_at=None if decision.status == Status.READY else result.ended_at,
             message=decision.message,
+            **first,
         )
         return True
 

@@ -220,10 +220,17 @@ class RunChanges:
         exit_code: int | None,
         message: str,
         ended_at: datetime,
+        started_at: datetime | None = None,
     ) -> bool:
         """Record how an attempt ended; False (and no event) when it was recorded before."""
         if not attempt_store.finish(
-            self.session, attempt_id, outcome=outcome, exit_code=exit_code, message=message, now=ended_at
+            self.session,
+            attempt_id,
+            outcome=outcome,
+            exit_code=exit_code,
+            message=message,
+            now=ended_at,
+            started_at=started_at,
         ):
             return False
         self._emit(

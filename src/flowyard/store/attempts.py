@@ -301,14 +301,28 @@ def add_running(
 
 
 def finish(
-    session: Session, attempt_id: str, *, outcome: str, exit_code: int | None, message: str, now: datetime
+    session: Session,
+    attempt_id: str,
+    *,
+    outcome: str,
+    exit_code: int | None,
+    message: str,
+    now: datetime,
+    started_at: datetime | None = None,
 ) -> bool:
-    """Record how an attempt ended (running, or ended by a worker → done); False if recorded before."""
+    """Record how an attempt ended (running, or ended by a worker → done); False if recorded before.
+
+    ``started_at``, when given, is when its process really started (the executor's stamp), which
+    replaces the claim time written when it was dispatched.
+    """
+    values = {"started_at": started_at} if started_at is not None else {}
     result = session.execute(
         update(ATTEMPTS)
         .where(ATTEMPTS.c.id == attempt_id, ATTEMPTS.c.state.in_(attempt_sources(DONE)))
         # The encoded spec was only needed to run it; the task instance keeps the command shown.
-        .values(state=DONE, outcome=outcome, exit_code=exit_code, message=message, ended_at=now, spec="")
+        .values(
+            state=DONE, outcome=outcome, exit_code=exit_code, message=message, ended_at=now, spec="", **values
+        )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
