@@ -11,9 +11,10 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, func, or_, select, update
+from sqlalchemy import Select, Table, Update, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -245,18 +246,29 @@ def open_instance_ids(session: Session) -> list[str]:
     return sorted(rows)
 
 
-def update_instance(session: Session, instance_id: str, **values: Any) -> None:
+@lru_cache(maxsize=256)
+def _update_by_id(table: Table, columns: tuple[str, ...]) -> Update:
+    """``UPDATE table SET columns WHERE id = :row_id``, built once per column set.
+
+    The scheduler writes a few shapes of change thousands of times; building the statement
+    afresh each time cost more than running it (SQLAlchemy then reuses the compiled form too).
+    """
+    return update(table).where(table.c.id == bindparam("row_id")).values({c: bindparam(c) for c in columns})
+
+
+def _update(session: Session, table: Table, row_id: str, values: dict[str, Any]) -> None:
     if "status" in values:
         values["status"] = int(values["status"])
-    table = FLOW_INSTANCES  # Core UPDATE: no ORM session synchronisation to pay for
-    session.execute(update(table).where(table.c.id == instance_id).values(**values))
+    statement = _update_by_id(table, tuple(sorted(values)))
+    session.execute(statement, {"row_id": row_id, **values})
+
+
+def update_instance(session: Session, instance_id: str, **values: Any) -> None:
+    _update(session, FLOW_INSTANCES, instance_id, values)  # Core: no ORM synchronisation to pay for
 
 
 def update_task(session: Session, task_instance_id: str, **values: Any) -> None:
-    if "status" in values:
-        values["status"] = int(values["status"])
-    table = TASK_INSTANCES
-    session.execute(update(table).where(table.c.id == task_instance_id).values(**values))
+    _update(session, TASK_INSTANCES, task_instance_id, values)
 
 
 def search(
