@@ -150,4 +150,7 @@ def test_one_mutated_field_of_a_valid_import(
     assert code in (0, 62102), answer
     if code == 0:  # accepted input must come back out as a valid export
         exported = api.ok("GET", "flows", "export", version=version, flowId=answer["data"]["flowId"])
-        assert exported["name"] == body["flowName"]
+        name = body["flowName"]  # tolerant input (spec 2.8): a number given for a text field is its digits
+        assert exported["name"] == (
+            str(name) if isinstance(name, int) and not isinstance(name, bool) else name
+        )

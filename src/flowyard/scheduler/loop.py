@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Protocol
@@ -30,6 +30,7 @@ from flowyard.services.attempts import AttemptRow, AttemptService, Launch
 from flowyard.services.instances import InstanceRecord, InstanceService, TaskInstanceRecord
 from flowyard.services.launch import build_attempt
 from flowyard.services.leadership import Leadership
+from flowyard.services.transitions import RunChanges
 
 log = logging.getLogger("flowyard.scheduler")
 
@@ -45,6 +46,15 @@ class SchedulerConfig:
     idle_wake: timedelta = IDLE_WAKE
     # A running attempt of another owner (a worker, a dead server) silent for this long is lost.
     lost_after: timedelta = timedelta(seconds=30)
+
+
+@dataclass
+class _Plan:
+    """What a step starts, what it could not, and when the next retry is due."""
+
+    retry_at: datetime | None = None
+    launches: list[Launch] = field(default_factory=list)
+    unbuildable: list[tuple[InstanceRecord, TaskInstanceRecord, str]] = field(default_factory=list)
 
 
 class Companion(Protocol):
@@ -78,6 +88,7 @@ class Scheduler:
         self.last_step_at: datetime | None = None
         self.metrics = SchedulerMetrics()
         self._unrecorded: list[AttemptResult] = []
+        self._isolate = False  # after a failed step: record each result alone, so a bad one cannot block
         self.companions: list[Companion] = []  # threads that live and die with the loop (listeners)
         self.housekeepers: list[HouseKeeper] = []  # the leader's periodic chores (event purge, ...)
 
@@ -131,7 +142,7 @@ class Scheduler:
             except Exception:  # the loop must survive a bad row or a database hiccup
                 log.exception("scheduler step failed")
                 self.instances.view.forget()  # a change may have failed half-way: read it all again
-                self._new_work = True
+                self._new_work, self._isolate = True, True
                 wait = self._config.idle_wake
             self.sleep(wait)
 
@@ -174,9 +185,11 @@ class Scheduler:
         Ticks and instance starts are looked at when something new happened
         (a trigger, an instance ended) or their time has come; a step woken
         only by a finished attempt skips them, which keeps long chains fast.
+        Recording the ended attempts, advancing the open instances and claiming
+        the attempts to start are one transaction; processes start after it
+        commits.
         """
         self.last_step_at = now
-        self.collect(now)
         next_times: list[datetime | None] = [self._housekeeping_at]
         reload = False
         if self._new_work or now >= self._housekeeping_at:
@@ -188,8 +201,30 @@ class Scheduler:
             self._housekeeping_at = min(
                 [t for t in next_times if t is not None] + [now + self._config.idle_wake]
             )
-        records = self.advance(self.instances.open_instances(reload=reload), now)
-        next_times.append(self.dispatch(records, now))
+        self.instances.open_instances(reload=reload)
+        results = self._unrecorded + self._executor.results(0.0)
+        self._unrecorded = results  # kept until committed: a database hiccup must not lose them
+        owner = None if self._remote else self._config.owner
+        with self.attempts.changes(now) as changes:
+            recorded = self.attempts.record_in(changes, results, isolate=self._isolate)
+            advanced = self.instances.advance_in(changes, self.instances.view.records(), owner=owner)
+            plan = self._plan(changes, advanced.records, now)
+            # Claimed before any process starts: a crash after the commit leaves RUNNING attempts
+            # that recovery settles; it never runs one twice.
+            self.attempts.claim_in(changes, plan.launches, remote=self._remote)
+        self._unrecorded, self._isolate = [], False
+        for result in recorded:
+            self.metrics.observe(result)
+        for record, task, reason in plan.unbuildable:
+            self.attempts.note(record.id, task.id, f"Flowyard could not start this task: {reason}\n", now)
+        # Kills go out after the commit: a remote cancel writes to the database itself.
+        for attempt_id in advanced.to_kill:
+            self._executor.cancel(attempt_id)
+        if advanced.ended or plan.unbuildable:
+            self._new_work = True  # an ended instance may let a queued one of the same flow start
+        for launch in plan.launches:
+            self._submit(launch, now)
+        next_times.append(plan.retry_at)
         due = [t for t in next_times if t is not None]
         wait = min((t - now for t in due), default=self._config.idle_wake)
         return min(max(wait, timedelta(0)), self._config.idle_wake)
@@ -202,18 +237,8 @@ class Scheduler:
         """Move INIT/WAIT instances on (one active instance per flow); returns the next future trigger."""
         return self.instances.start_pending(now)
 
-    def advance(self, records: list[InstanceRecord], now: datetime) -> list[InstanceRecord]:
-        """Ready tasks, end instances, skip what will never run, kill what was cancelled."""
-        advanced = self.instances.advance(records, now, owner=None if self._remote else self._config.owner)
-        # Kills go out after the commit: a remote cancel writes to the database itself.
-        for attempt_id in advanced.to_kill:
-            self._executor.cancel(attempt_id)
-        if advanced.ended:
-            self._new_work = True  # an ended instance may let a queued one of the same flow start
-        return advanced.records
-
-    def dispatch(self, records: list[InstanceRecord], now: datetime) -> datetime | None:
-        """Start READY tasks while the executor has room; returns the earliest pending retry time."""
+    def _plan(self, changes: RunChanges, records: list[InstanceRecord], now: datetime) -> _Plan:
+        """The READY tasks to start while the executor has room, best first, and the next retry time."""
         candidates = []
         for record in records:
             ready = [t.run() for t in record.tasks if t.status == Status.READY]
@@ -222,28 +247,21 @@ class Scheduler:
                 candidates += [(run, task) for task in ready]
         by_id = {r.id: r for r in records}
         retries = [t.next_attempt_at for _, t in candidates if t.next_attempt_at and t.next_attempt_at > now]
+        plan = _Plan(retry_at=min(retries, default=None))
         chosen = planning.startable(candidates, now, len(candidates))
         free = self._executor.free_cpu()
         busy = bool(self._executor.running())
-        launches: list[Launch] = []
         for inst, task_run in chosen:
             record = by_id[inst.id]
             task = next(t for t in record.tasks if t.id == task_run.id)
-            launch = self._build(record, task, now)
+            launch = self._build(changes, record, task, plan, now)
             if launch is None:
                 continue
-            if launch.spec.cpu > free and (busy or launches):
+            if launch.spec.cpu > free and (busy or plan.launches):
                 break  # admission: the executor is full; the rest waits for a slot
             free -= launch.spec.cpu
-            launches.append(launch)
-        if not launches:
-            return min(retries, default=None)
-        # Claim every attempt in one transaction before any process starts: a crash after this
-        # point leaves RUNNING attempts that recovery settles; it never runs one twice.
-        self.attempts.claim(launches, now, remote=self._remote)
-        for launch in launches:
-            self._submit(launch, now)
-        return min(retries, default=None)
+            plan.launches.append(launch)
+        return plan
 
     def _submit(self, launch: Launch, now: datetime) -> None:
         """Hand one claimed attempt to the executor; whatever goes wrong ends this attempt alone."""
@@ -272,8 +290,15 @@ class Scheduler:
             )
             self.attempt_ended()
 
-    def _build(self, record: InstanceRecord, task: TaskInstanceRecord, now: datetime) -> Launch | None:
-        """The attempt for a READY task, or None when it cannot start (the task is failed, reason logged)."""
+    def _build(
+        self,
+        changes: RunChanges,
+        record: InstanceRecord,
+        task: TaskInstanceRecord,
+        plan: _Plan,
+        now: datetime,
+    ) -> Launch | None:
+        """The attempt for a READY task, or None when it cannot start (the task is failed, reason noted)."""
         definition = self.instances.flow_of(record).definition.task(task.name)
         assert definition is not None
         run_num = task.run_num + 1
@@ -297,8 +322,8 @@ class Scheduler:
             return Launch(record, task, spec, command, encoded)
         except Exception as error:  # e.g. an unknown ${name}: the task fails, the reason goes to its log
             reason = getattr(error, "message", None) or str(error)
-            self.attempts.fail_unbuildable(record, task, run_num, reason, now)
-            self.wake()
+            self.attempts.fail_unbuildable_in(changes, record, task, run_num, reason)
+            plan.unbuildable.append((record, task, reason))
             return None
 
     def collect(self, now: datetime) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -69,8 +70,7 @@ class AttemptService:
     ) -> None:
         self._sessions = sessions
         self._bus = bus
-        self._view = view
-        self._after = view.apply if view is not None else None  # keeps the scheduler's view current
+        self._view = view  # the scheduler's view of open instances, kept current by every change
         self.logs = logs
         self._log_dir = log_dir
         self.owner = owner  # this scheduler's name on the attempts it runs itself
@@ -79,48 +79,63 @@ class AttemptService:
         """Where a local attempt's output goes (workers map it under their own log root)."""
         return log_file(self._log_dir, flow_instance_id, task_instance_id)
 
+    def changes(self, now: datetime) -> AbstractContextManager[RunChanges]:
+        """One transaction of run changes that keeps the scheduler's view current (a step's unit)."""
+        return run_changes(self._sessions, self._bus, now, self._view)
+
     # --- dispatch ---------------------------------------------------------------------------------
 
     def claim(self, launches: Sequence[Launch], now: datetime, *, remote: bool) -> None:
         """Commit every attempt (and its task instance RUNNING) in one transaction, before any starts."""
-        with run_changes(self._sessions, self._bus, now, self._after) as changes:
-            for launch in launches:
-                spec, task = launch.spec, launch.task
-                if remote:
-                    attempt_store.add_queued(
-                        changes.session,
-                        spec.attempt_id,
-                        task.id,
-                        spec.run_num,
-                        queue=spec.queue,
-                        spec=launch.encoded,
-                        now=now,
-                    )
-                else:
-                    attempt_store.add_running(
-                        changes.session, spec.attempt_id, task.id, spec.run_num, self.owner, now
-                    )
-                changes.task(
-                    ref_of(launch.record),
-                    task,
-                    Status.RUNNING,
-                    run_num=spec.run_num,
-                    next_attempt_at=None,
-                    started_at=task.started_at or now,
-                    command=launch.command,
+        with self.changes(now) as changes:
+            self.claim_in(changes, launches, remote=remote)
+
+    def claim_in(self, changes: RunChanges, launches: Sequence[Launch], *, remote: bool) -> None:
+        """:meth:`claim` inside the caller's transaction; nothing may start before it commits."""
+        now = changes.now
+        for launch in launches:
+            spec, task = launch.spec, launch.task
+            if remote:
+                attempt_store.add_queued(
+                    changes.session,
+                    spec.attempt_id,
+                    task.id,
+                    spec.run_num,
+                    queue=spec.queue,
+                    spec=launch.encoded,
+                    now=now,
                 )
+            else:
+                attempt_store.add_running(
+                    changes.session, spec.attempt_id, task.id, spec.run_num, self.owner, now
+                )
+            changes.task(
+                ref_of(launch.record),
+                task,
+                Status.RUNNING,
+                run_num=spec.run_num,
+                next_attempt_at=None,
+                started_at=task.started_at or now,
+                command=launch.command,
+            )
 
     def fail_unbuildable(
         self, record: InstanceRecord, task: TaskInstanceRecord, run_num: int, reason: str, now: datetime
     ) -> None:
         """A READY task whose attempt cannot even be built (an unknown ``${name}``): it fails, alone."""
         self.note(record.id, task.id, f"Flowyard could not start this task: {reason}\n", now)
-        with run_changes(self._sessions, self._bus, now, self._after) as changes:
-            changes.task(ref_of(record), task, Status.FAIL, run_num=run_num, ended_at=now, message=reason)
+        with self.changes(now) as changes:
+            self.fail_unbuildable_in(changes, record, task, run_num, reason)
+
+    def fail_unbuildable_in(
+        self, changes: RunChanges, record: InstanceRecord, task: TaskInstanceRecord, run_num: int, reason: str
+    ) -> None:
+        """:meth:`fail_unbuildable` inside the caller's transaction; the caller writes the log note."""
+        changes.task(ref_of(record), task, Status.FAIL, run_num=run_num, ended_at=changes.now, message=reason)
 
     def release(self, launch: Launch, now: datetime) -> None:
         """The executor had no room after all: the attempt never started and its task is READY again."""
-        with run_changes(self._sessions, self._bus, now, self._after) as changes:
+        with self.changes(now) as changes:
             changes.attempt_done(
                 ref_of(launch.record),
                 launch.task.id,
@@ -131,6 +146,7 @@ class AttemptService:
                 message="",
                 ended_at=now,
             )
+            changes.write()
             running = store.get_task(changes.session, launch.task.id)
             assert running is not None
             changes.task(ref_of(launch.record), running, Status.READY, run_num=launch.spec.run_num - 1)
@@ -143,31 +159,49 @@ class AttemptService:
         An attempt already recorded (a duplicate report) is skipped. One that cannot be recorded is
         logged and skipped, so it never holds the others back.
         """
+        with self.changes(now) as changes:
+            return self.record_in(changes, results, isolate=True)
+
+    def record_in(
+        self, changes: RunChanges, results: Sequence[AttemptResult], *, isolate: bool
+    ) -> list[AttemptResult]:
+        """:meth:`record` inside the caller's transaction.
+
+        Without ``isolate`` the results share the transaction with no savepoint each (the fast
+        path): one that cannot be recorded fails the whole transaction, and the caller records the
+        same results again with ``isolate``, where a bad one is logged and skipped alone.
+        """
         recorded: list[AttemptResult] = []
-        with run_changes(self._sessions, self._bus, now, self._after) as changes:
-            for result in results:
-                try:
-                    with changes.savepoint():
-                        if self._record(changes, result):
-                            recorded.append(result)
-                except FlowyardError:
-                    log.exception("could not record attempt %s", result.attempt_id)
+        for result in results:
+            if not isolate:
+                if self._record(changes, result):
+                    recorded.append(result)
+                continue
+            try:
+                with changes.savepoint():
+                    if self._record(changes, result):
+                        recorded.append(result)
+            except FlowyardError:
+                log.exception("could not record attempt %s", result.attempt_id)
         return recorded
 
-    def _task(self, session: Session, result: AttemptResult) -> tuple[InstanceRef, TaskInstanceRecord] | None:
+    def _task(
+        self, changes: RunChanges, result: AttemptResult
+    ) -> tuple[InstanceRef, TaskInstanceRecord] | None:
         """The task instance an attempt belongs to: from the scheduler's view, else the database."""
         if self._view is not None:
             found = self._view.task(result.task_instance_id)
             if found is not None:
                 return ref_of(found[0]), found[1]
-        row = store.get_task_in_org(session, result.task_instance_id)
+        changes.write()  # the row as this transaction left it
+        row = store.get_task_in_org(changes.session, result.task_instance_id)
         if row is None:
             return None
         task, org_id, flow_id = row
         return InstanceRef(task.flow_instance_id, org_id, flow_id), task
 
     def _record(self, changes: RunChanges, result: AttemptResult) -> bool:
-        found = self._task(changes.session, result)
+        found = self._task(changes, result)
         if found is None:
             return False
         ref, task = found

@@ -142,7 +142,7 @@ class InstanceService:
 
     def start_pending(self, now: datetime) -> datetime | None:
         """Move INIT/WAIT instances on (one active instance per flow); returns the next future trigger."""
-        with run_changes(self._sessions, self._bus, now, self.view.apply) as changes:
+        with run_changes(self._sessions, self._bus, now, self.view) as changes:
             session = changes.session
             pending = store.pending(session)
             active = store.active_flow_ids(session)
@@ -182,15 +182,21 @@ class InstanceService:
         ``owner`` names whose running attempts a cancel must kill (None: every owner's, for a
         remote executor). Returns the records as they are after the changes, for dispatch.
         """
+        with run_changes(self._sessions, self._bus, now, self.view) as changes:
+            return self.advance_in(changes, records, owner=owner)
+
+    def advance_in(
+        self, changes: RunChanges, records: list[InstanceRecord], *, owner: str | None
+    ) -> Advanced:
+        """:meth:`advance` inside the caller's transaction."""
         updated: list[InstanceRecord] = []
-        with run_changes(self._sessions, self._bus, now, self.view.apply) as changes:
-            running = (
-                attempt_store.running_attempts(changes.session, owner)
-                if any(r.cancelled for r in records)
-                else []
-            )
-            for record in records:
-                updated.append(self._advance_one(changes, record))
+        running = (
+            attempt_store.running_attempts(changes.session, owner)
+            if any(r.cancelled for r in records)
+            else []
+        )
+        for record in records:
+            updated.append(self._advance_one(changes, record))
         cancelled = {t.id for r in records if r.cancelled for t in r.tasks}
         live = {r.id for r in updated}
         for instance_id in [i for i in self._flows if i not in live]:

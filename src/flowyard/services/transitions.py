@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -83,7 +83,12 @@ class Change:
     values: dict[str, Any]
 
 
-AfterCommit = Callable[[Sequence[Change]], None]
+class ChangeSink(Protocol):
+    """Who follows the changes as they are made (the scheduler's in-memory view of open instances)."""
+
+    def apply(self, changes: Sequence[Change]) -> None: ...
+
+    def forget(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,23 +107,51 @@ def ref_of(record: InstanceRecord) -> InstanceRef:
 class RunChanges:
     """The state changes of one transaction; see the module docstring."""
 
-    def __init__(self, session: Session, now: datetime) -> None:
+    def __init__(self, session: Session, now: datetime, sink: ChangeSink | None = None) -> None:
         self.session = session
         self.now = now
         self.events: list[RunEvent] = []
         self.changes: list[Change] = []
+        self._sink = sink
+        # Writes of task and instance rows, merged per row until written: a task that becomes
+        # READY and then RUNNING in one step is one UPDATE.
+        self._tasks: dict[str, dict[str, Any]] = {}
+        self._instances: dict[str, dict[str, Any]] = {}
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A part that may fail alone: its writes and its events are both dropped if it raises."""
+        self.write()
         mark, changed = len(self.events), len(self.changes)
         try:
             with self.session.begin_nested():
                 yield
+                self.write()
         except BaseException:
+            self._tasks.clear()
+            self._instances.clear()
             del self.events[mark:]
             del self.changes[changed:]
+            if self._sink is not None:
+                self._sink.forget()  # it followed changes that are now undone
             raise
+
+    def _change(self, change: Change) -> None:
+        self.changes.append(change)
+        pending = self._instances if change.task_instance_id is None else self._tasks
+        key = change.instance_id if change.task_instance_id is None else change.task_instance_id
+        pending.setdefault(key, {}).update(change.values)
+        if self._sink is not None:
+            self._sink.apply((change,))
+
+    def write(self) -> None:
+        """Write the merged row changes now (before reading those rows back in this transaction)."""
+        for task_id, values in self._tasks.items():
+            store.update_task(self.session, task_id, **values)
+        for instance_id, values in self._instances.items():
+            store.update_instance(self.session, instance_id, **values)
+        self._tasks.clear()
+        self._instances.clear()
 
     def _emit(
         self,
@@ -161,21 +194,18 @@ class RunChanges:
     def instance(self, ref: InstanceRef, old: Status, new: Status, **values: Any) -> None:
         """Move an instance from ``old`` to ``new`` (checked), writing ``values`` with it."""
         check_transition("flow", old, new)
-        store.update_instance(self.session, ref.id, status=new, updated_at=self.now, **values)
-        self.changes.append(Change(ref.id, None, {"status": new, "updated_at": self.now, **values}))
+        self._change(Change(ref.id, None, {"status": new, "updated_at": self.now, **values}))
         extra = {"message": values["message"]} if "message" in values else {}
         self._emit(instance_event_kind(new), ref, status=int(new), previous=int(old), **extra)
 
     def instance_finished(self, ref: InstanceRef, status: Status) -> None:
         """Every task of an ended instance has settled: stamp ``ended_at``."""
-        store.update_instance(self.session, ref.id, ended_at=self.now, updated_at=self.now)
-        self.changes.append(Change(ref.id, None, {"ended_at": self.now, "updated_at": self.now}))
+        self._change(Change(ref.id, None, {"ended_at": self.now, "updated_at": self.now}))
         self._emit(EventKind.INSTANCE_FINISHED, ref, status=int(status))
 
     def instance_values(self, ref: InstanceRef, **values: Any) -> None:
         """Write fields of an instance that are not its state (a waiting message, say): no event."""
-        store.update_instance(self.session, ref.id, updated_at=self.now, **values)
-        self.changes.append(Change(ref.id, None, {"updated_at": self.now, **values}))
+        self._change(Change(ref.id, None, {"updated_at": self.now, **values}))
 
     # --- task instances ---------------------------------------------------------------------------
 
@@ -191,8 +221,7 @@ class RunChanges:
         """Move a task instance from its status (or ``old``) to ``new`` (checked), writing ``values``."""
         previous = task.status if old is None else old
         check_transition("task", previous, new)
-        store.update_task(self.session, task.id, status=new, updated_at=self.now, **values)
-        self.changes.append(Change(ref.id, task.id, {"status": new, "updated_at": self.now, **values}))
+        self._change(Change(ref.id, task.id, {"status": new, "updated_at": self.now, **values}))
         payload: dict[str, Any] = {
             "status": int(new),
             "previous": int(previous),
@@ -246,19 +275,26 @@ class RunChanges:
         return True
 
     def flush(self) -> None:
+        self.write()
         event_store.append(self.session, self.events)
 
 
 @contextmanager
 def run_changes(
-    sessions: sessionmaker[Session], bus: EventBus, now: datetime, after: AfterCommit | None = None
+    sessions: sessionmaker[Session], bus: EventBus, now: datetime, sink: ChangeSink | None = None
 ) -> Iterator[RunChanges]:
-    """One transaction of run changes: events stored with it; after its commit ``after`` gets the
-    changes (the scheduler's in-memory view) and the bus's subscribers get the events."""
-    with transaction(sessions) as session:
-        changes = RunChanges(session, now)
-        yield changes
-        changes.flush()
-    if after is not None:
-        after(changes.changes)
+    """One transaction of run changes, with their events; subscribers are told after the commit.
+
+    ``sink`` (the scheduler's view) follows each change as it is made; when the transaction does
+    not commit, it is told to forget what it followed.
+    """
+    try:
+        with transaction(sessions) as session:
+            changes = RunChanges(session, now, sink)
+            yield changes
+            changes.flush()
+    except BaseException:
+        if sink is not None:
+            sink.forget()
+        raise
     bus.publish(changes.events)
