@@ -256,3 +256,22 @@ def test_continue_lets_independent_branches_finish_and_denied_forbids_retries(ri
     assert tasks["bad"]["status"] == "FAIL"
     detail = rig.api.ok("GET", "taskInstances", "get", taskInstId=tasks["bad"]["taskInstId"])
     assert detail["runNum"] == 1  # rerun mode Denied: no automatic retry despite retryLimit 3
+
+
+def test_a_cron_finer_than_its_cycle_has_second_ids_from_its_first_tick(rig: Rig) -> None:
+    flow_id = rig.periodic("every5s", "0/5 * * * * ?", cycle="mi")
+    daily = rig.periodic("daily", "0 0 2 * * ?")
+    scheduler = rig.scheduler(CatchUp.ALL)
+    rig.clock.set(at("2024-03-30T01:59:58"))
+    scheduler.tick(rig.clock.now())  # enabling starts both schedules now
+    for moment in ("2024-03-30T02:00:00", "2024-03-30T02:00:05", "2024-03-30T02:00:10"):
+        rig.clock.set(at(moment))
+        scheduler.tick(rig.clock.now())
+    listed = rig.api.ok("POST", "flowInstances", "search", {"type": 1, "pagination": {"pageSize": 50}})
+    ids = sorted(i["instanceId"] for i in listed["flowInsts"] if i["flowId"] == flow_id)
+    assert ids == [
+        f"{flow_id}-20240330010000",
+        f"{flow_id}-20240330010005",
+        f"{flow_id}-20240330010010",
+    ]  # UTC
+    assert [i["instanceId"] for i in listed["flowInsts"] if i["flowId"] == daily] == [f"{daily}-20240330"]

@@ -26,12 +26,16 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from flowyard.domain.cron import next_fire_times, parse_cron
+from flowyard.domain.flows import Cycle
 from flowyard.domain.ticks import (
     DEFAULT_GRACE,
     MAX_TICKS_PER_CALL,
+    NEVER,
     CatchUp,
     due_ticks,
+    finer_than_cycle,
     next_tick,
+    plan_ticks,
     schedule_floor,
 )
 
@@ -579,3 +583,93 @@ def test_consecutive_calls_neither_skip_nor_repeat_a_tick(
             seen += more
             cursor = more[-1]
         assert iso(seen) == iso(between(start, now))
+
+
+@pytest.mark.parametrize(
+    ("cron", "cycle", "finer"),
+    [
+        ("0 0 2 * * ?", Cycle.DAY, False),
+        ("0 0 2,14 * * ?", Cycle.DAY, True),  # two runs a day: a day's suffix would collide
+        ("0/5 * * * * ?", Cycle.MINUTE, True),  # every 5 s with cycle mi
+        ("0 * * * * ?", Cycle.MINUTE, False),
+        ("0 0 * * * ?", Cycle.HOUR, False),
+        ("0 0/30 * * * ?", Cycle.HOUR, True),
+        ("0 0 3 ? * MON", Cycle.WEEK, False),
+        ("0 0 3 1 * ?", Cycle.MONTH, False),
+        ("0 0 0 1 1 ? 2030", Cycle.DAY, False),  # fires once: nothing to collide with
+    ],
+)
+def test_a_cron_finer_than_its_cycle_gets_full_ids(cron: str, cycle: Cycle, finer: bool) -> None:
+    assert finer_than_cycle(parse_cron(cron), UTC, cycle, datetime(2024, 1, 1, tzinfo=UTC)) is finer
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("cursor", "now", "window", "ticks", "new_cursor", "upcoming"),
+    [
+        # just enabled: the first tick is the next one from now, nothing is due yet
+        (None, "2024-06-01T01:00", (None, None), [], "2024-06-01T01:00", "2024-06-01T02:00"),
+        # a due tick: created, and the cursor moves onto it
+        (
+            "2024-06-01T01:00",
+            "2024-06-01T02:00",
+            (None, None),
+            ["2024-06-01T02:00"],
+            "2024-06-01T02:00",
+            "2024-06-02T02:00",
+        ),
+        # three days down: latest catches up the newest missed tick only
+        (
+            "2024-06-01T02:00",
+            "2024-06-04T03:00",
+            (None, None),
+            ["2024-06-04T02:00"],
+            "2024-06-04T02:00",
+            "2024-06-05T02:00",
+        ),
+        # a window that opens later: no tick before it, the next look is its first fire time
+        (
+            "2024-06-01T01:00",
+            "2024-06-01T02:00",
+            ("2024-06-03T00:00", None),
+            [],
+            "2024-06-01T01:00",
+            "2024-06-03T02:00",
+        ),
+        # a window that closed: the tick after it is not created and there is no next look
+        ("2024-06-01T01:00", "2024-06-02T03:00", (None, "2024-06-01T12:00"), [], "2024-06-02T02:00", None),
+        # the window's last tick is still created
+        (
+            "2024-06-01T01:00",
+            "2024-06-01T02:00",
+            (None, "2024-06-01T02:00"),
+            ["2024-06-01T02:00"],
+            "2024-06-01T02:00",
+            None,
+        ),
+    ],
+)
+def test_plan_ticks_windows_the_schedule(
+    cursor: str | None,
+    now: str,
+    window: tuple[str | None, str | None],
+    ticks: list[str],
+    new_cursor: str,
+    upcoming: str | None,
+) -> None:
+    start, end = (None if w is None else _utc(w) for w in window)
+    plan = plan_ticks(
+        parse_cron(DAILY_2AM),
+        UTC,
+        None if cursor is None else _utc(cursor),
+        _utc(now),
+        CatchUp.LATEST,
+        window_start=start,
+        window_end=end,
+    )
+    assert plan.ticks == tuple(_utc(t) for t in ticks)
+    assert plan.cursor == _utc(new_cursor)
+    assert plan.upcoming == (NEVER if upcoming is None else _utc(upcoming))

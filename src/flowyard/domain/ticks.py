@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from flowyard.domain.cron import CronExpression
+from flowyard.domain.flows import Cycle
+from flowyard.domain.instances import scheduled_suffix
 
 DEFAULT_GRACE = timedelta(minutes=1)
 MAX_TICKS_PER_CALL = 1000
@@ -151,11 +153,36 @@ def plan_ticks(
     if cursor is None:
         cursor = now
     floor = cursor if window_start is None else max(cursor, window_start - timedelta(microseconds=1))
-    ticks = due_ticks(cron, zone, floor, now, policy, start_date=start_date)
-    if window_end is not None:
-        ticks = [t for t in ticks if t <= window_end]
-    new_cursor = max([cursor, *ticks])
+    due = due_ticks(cron, zone, floor, now, policy, start_date=start_date)
+    ticks = due if window_end is None else [t for t in due if t <= window_end]
+    # Ticks after the window's end are passed over, not kept due: the cursor moves past them too,
+    # or the flow would be looked at again on every step.
+    new_cursor = max([cursor, *due])
     upcoming = next_tick(cron, zone, max(new_cursor, floor), start_date)
     if upcoming is None or (window_end is not None and upcoming > window_end):
         upcoming = NEVER
     return TickPlan(tuple(ticks), new_cursor, upcoming)
+
+
+TICK_SAMPLE = 24  # consecutive fire times looked at to tell whether a cron is finer than its cycle
+
+
+def finer_than_cycle(cron: CronExpression, zone: tzinfo, cycle: Cycle, after: datetime) -> bool:
+    """Whether two fire times of ``cron`` can share one cycle-resolution instance id suffix.
+
+    Such a flow (a 5-second cron with cycle ``mi``, two daily runs with cycle ``D``) gets
+    second-resolution ids (``yyyyMMddHHmmss``) from its first tick on, so all its ids follow one
+    rule; the others get their cycle's resolution. Looks at :data:`TICK_SAMPLE` fire times after
+    ``after``.
+    """
+    seen: set[str] = set()
+    tick = _first_after(cron, zone, after)
+    for _ in range(TICK_SAMPLE):
+        if tick is None:
+            return False
+        suffix = scheduled_suffix(tick, cycle)
+        if suffix in seen:
+            return True
+        seen.add(suffix)
+        tick = cron.next_after(tick, zone)
+    return False

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,7 +28,7 @@ from flowyard.domain.instances import (
     scheduled_suffix,
 )
 from flowyard.domain.states import Status
-from flowyard.domain.ticks import CatchUp, plan_ticks
+from flowyard.domain.ticks import CatchUp, finer_than_cycle, plan_ticks
 from flowyard.services.open_view import OpenInstances
 from flowyard.services.runs import build_instance
 from flowyard.services.transitions import EventBus, RunChanges, ref_of, run_changes
@@ -39,6 +39,7 @@ from flowyard.store.db import transaction
 from flowyard.store.premises import unmet_premises
 
 log = logging.getLogger("flowyard.scheduler")
+RULE_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)  # where the id rule samples a cron's fire times
 
 __all__ = ["Advanced", "InstanceRecord", "InstanceService", "TaskInstanceRecord"]
 
@@ -67,6 +68,7 @@ class InstanceService:
         self._zone = zone
         self._catch_up = catch_up
         self._flows: dict[str, Flow] = {}  # instance id -> parsed snapshot, while the instance is open
+        self._id_rules: dict[tuple[str, str, str], bool] = {}  # (cron, cycle, zone) -> full-second ids
 
     def flow_of(self, record: InstanceRecord) -> Flow:
         """The instance's own snapshot of its flow, parsed once while the instance is open."""
@@ -116,8 +118,8 @@ class InstanceService:
             session = changes.session
             if store.tick_exists(session, flow.id, tick_at):
                 return None
-            suffix = scheduled_suffix(tick_at, flow.definition.cycle)
-            if store.exists(session, flow_instance_id(flow.id, suffix)):
+            suffix = scheduled_suffix(tick_at, flow.definition.cycle, full=self._full_ids(flow))
+            if store.exists(session, flow_instance_id(flow.id, suffix)):  # a manual id took it
                 suffix = scheduled_suffix(tick_at, flow.definition.cycle, full=True)
             record = build_instance(
                 flow,
@@ -137,6 +139,17 @@ class InstanceService:
             except IntegrityError:  # another scheduler made this tick first
                 return None
             return record.id
+
+    def _full_ids(self, flow: Flow) -> bool:
+        """One id rule per flow: second resolution when its cron is finer than its cycle."""
+        d = flow.definition
+        key = (d.cron, d.cycle, d.options.time_zone)
+        full = self._id_rules.get(key)
+        if full is None:
+            zone = flow_zone(d.options, self._zone)
+            # Fire times from a fixed instant: the rule must not depend on when the flow first ticked.
+            full = self._id_rules[key] = finer_than_cycle(parse_cron(d.cron), zone, d.cycle, RULE_EPOCH)
+        return full
 
     # --- starting instances -----------------------------------------------------------------------
 
