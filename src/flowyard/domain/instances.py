@@ -117,9 +117,12 @@ class TaskInstanceRecord:
     is_timeout: bool
     message: str
     command: str
+    # What the planner sees of it, made once per record: a step plans over every task of an open
+    # instance, and the records change only one task at a time.
+    _run: TaskRun = field(init=False, repr=False, compare=False)
 
-    def run(self) -> TaskRun:
-        return TaskRun(
+    def __post_init__(self) -> None:
+        planned = TaskRun(
             id=self.id,
             task_id=self.task_id,
             status=self.status,
@@ -131,6 +134,10 @@ class TaskInstanceRecord:
             next_attempt_at=self.next_attempt_at,
             upstream=self.upstream,
         )
+        object.__setattr__(self, "_run", planned)
+
+    def run(self) -> TaskRun:
+        return self._run
 
 
 @dataclass(frozen=True, slots=True)
