@@ -168,13 +168,13 @@ class InstanceRecord:
     def flow(self) -> Flow:
         return load_flow(self.snapshot)
 
-    def run(self, waiting_for: tuple[str, ...] = ()) -> InstanceRun:
+    def run(self, waiting_for: tuple[str, ...] = (), *, with_tasks: bool = True) -> InstanceRun:
         return InstanceRun(
             id=self.id,
             flow_id=self.flow_id,
             status=self.status,
             trigger_at=self.trigger_at,
             created_at=self.created_at,
-            tasks=tuple(t.run() for t in self.tasks),
+            tasks=tuple(t.run() for t in self.tasks) if with_tasks else (),
             waiting_for=waiting_for,
         )

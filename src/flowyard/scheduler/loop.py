@@ -21,7 +21,6 @@ from typing import Protocol
 
 from flowyard.clock import Clock
 from flowyard.domain import planning
-from flowyard.domain.states import Status
 from flowyard.executor.base import AttemptResult, Executor, ExecutorFullError, Outcome
 from flowyard.executor.codec import encode_spec
 from flowyard.executor.recovery import OWNER_VARIABLE, kill_orphans
@@ -207,8 +206,8 @@ class Scheduler:
         owner = None if self._remote else self._config.owner
         with self.attempts.changes(now) as changes:
             recorded = self.attempts.record_in(changes, results, isolate=self._isolate)
-            advanced = self.instances.advance_in(changes, self.instances.view.records(), owner=owner)
-            plan = self._plan(changes, advanced.records, now)
+            advanced = self.instances.advance_in(changes, self.instances.view.take_dirty(), owner=owner)
+            plan = self._plan(changes, self.instances.view.ready(), now)
             # Claimed before any process starts: a crash after the commit leaves RUNNING attempts
             # that recovery settles; it never runs one twice.
             self.attempts.claim_in(changes, plan.launches, remote=self._remote)
@@ -237,23 +236,20 @@ class Scheduler:
         """Move INIT/WAIT instances on (one active instance per flow); returns the next future trigger."""
         return self.instances.start_pending(now)
 
-    def _plan(self, changes: RunChanges, records: list[InstanceRecord], now: datetime) -> _Plan:
+    def _plan(
+        self, changes: RunChanges, ready: list[tuple[InstanceRecord, TaskInstanceRecord]], now: datetime
+    ) -> _Plan:
         """The READY tasks to start while the executor has room, best first, and the next retry time."""
-        candidates = []
-        for record in records:
-            ready = [t.run() for t in record.tasks if t.status == Status.READY]
-            if ready:
-                run = record.run()  # once per instance: it holds every task
-                candidates += [(run, task) for task in ready]
-        by_id = {r.id: r for r in records}
+        runs = {r.id: r.run(with_tasks=False) for r, _ in ready}  # the planner needs no task list here
+        candidates = [(runs[r.id], t.run()) for r, t in ready]
+        by_task = {t.id: (r, t) for r, t in ready}
         retries = [t.next_attempt_at for _, t in candidates if t.next_attempt_at and t.next_attempt_at > now]
         plan = _Plan(retry_at=min(retries, default=None))
         chosen = planning.startable(candidates, now, len(candidates))
         free = self._executor.free_cpu()
         busy = bool(self._executor.running())
         for inst, task_run in chosen:
-            record = by_id[inst.id]
-            task = next(t for t in record.tasks if t.id == task_run.id)
+            record, task = by_task[task_run.id]
             launch = self._build(changes, record, task, plan, now)
             if launch is None:
                 continue

@@ -18,6 +18,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 from flowyard.domain.instances import InstanceRecord, TaskInstanceRecord
+from flowyard.domain.states import Status
 from flowyard.services.transitions import Change
 
 log = logging.getLogger("flowyard.scheduler")
@@ -33,6 +34,8 @@ class OpenInstances:
         self._records: dict[str, InstanceRecord] | None = None
         self._task_index: dict[str, dict[str, int]] = {}  # instance id -> task id -> position in tasks
         self._instance_of: dict[str, str] = {}  # task instance id -> its instance's id
+        self._dirty: set[str] = set()  # instances changed since they were last advanced
+        self._ready: dict[str, set[str]] = {}  # instance id -> its READY task instance ids
 
     @property
     def loaded(self) -> bool:
@@ -43,11 +46,14 @@ class OpenInstances:
         self._records = None
         self._task_index = {}
         self._instance_of = {}
+        self._dirty = set()
+        self._ready = {}
 
     def load(self, records: Iterable[InstanceRecord]) -> None:
         self._records = {}
         self._task_index = {}
         self._instance_of = {}
+        self._ready = {}
         for record in records:
             self._put(record)
 
@@ -61,6 +67,25 @@ class OpenInstances:
         self._task_index[record.id] = {t.id: i for i, t in enumerate(record.tasks)}
         for t in record.tasks:
             self._instance_of[t.id] = record.id
+        self._ready[record.id] = {t.id for t in record.tasks if t.status == Status.READY}
+        self._dirty.add(record.id)
+
+    def take_dirty(self) -> list[InstanceRecord]:
+        """The instances changed since the last call (all of them after a load): the ones to advance."""
+        assert self._records is not None, "the view is not loaded"
+        dirty, self._dirty = self._dirty, set()
+        return [self._records[i] for i in sorted(dirty) if i in self._records]
+
+    def ready(self) -> list[tuple[InstanceRecord, TaskInstanceRecord]]:
+        """Every READY task instance with its instance: the candidates to dispatch."""
+        assert self._records is not None, "the view is not loaded"
+        found = []
+        for instance_id, task_ids in self._ready.items():
+            if task_ids:
+                record = self._records[instance_id]
+                index = self._task_index[instance_id]
+                found += [(record, record.tasks[index[t]]) for t in task_ids]
+        return found
 
     def task(self, task_instance_id: str) -> tuple[InstanceRecord, TaskInstanceRecord] | None:
         """A task instance of an open instance, with its instance; None when not in the view."""
@@ -81,18 +106,27 @@ class OpenInstances:
             record = self._records.get(change.instance_id)
             if record is None:
                 continue  # not open here (yet): the next load brings it
+            self._dirty.add(record.id)
             if change.task_instance_id is None:
                 values = {k: v for k, v in change.values.items() if k in _INSTANCE_FIELDS}
                 record = replace(record, **values)
                 if record.ended_at is not None:
                     del self._records[record.id]
                     del self._task_index[record.id]
+                    del self._ready[record.id]
+                    self._dirty.discard(record.id)
                     for t in record.tasks:
                         self._instance_of.pop(t.id, None)
                     continue
                 self._records[record.id] = record
             else:
                 self._records[record.id] = self._with_task(record, change.task_instance_id, change.values)
+                if "status" in change.values:
+                    ready = self._ready[record.id]
+                    if change.values["status"] == Status.READY:
+                        ready.add(change.task_instance_id)
+                    else:
+                        ready.discard(change.task_instance_id)
 
     def _with_task(
         self, record: InstanceRecord, task_instance_id: str, values: dict[str, Any]
