@@ -26,6 +26,7 @@ from flowyard.executor.codec import encode_spec
 from flowyard.executor.recovery import OWNER_VARIABLE, kill_orphans
 from flowyard.scheduler.metrics import SchedulerMetrics
 from flowyard.services.attempts import AttemptRow, AttemptService, Launch
+from flowyard.services.background import Quiet
 from flowyard.services.instances import InstanceRecord, InstanceService, TaskInstanceRecord
 from flowyard.services.launch import build_attempt
 from flowyard.services.leadership import Leadership
@@ -134,12 +135,14 @@ class Scheduler:
 
     def run(self) -> None:
         self._wake.clear()
+        report = Quiet(log, "scheduler step")
         while not self._stop.is_set():
             try:
                 now = self._clock.now()
                 wait = self.step(now) if self.lead(now) else self.follow(now)
-            except Exception:  # the loop must survive a bad row or a database hiccup
-                log.exception("scheduler step failed")
+                report.succeeded()
+            except Exception as error:  # the loop must survive a bad row or a database hiccup
+                report.failed(error)
                 self.instances.view.forget()  # a change may have failed half-way: read it all again
                 self._new_work, self._isolate = True, True
                 wait = self._config.idle_wake
@@ -248,7 +251,7 @@ class Scheduler:
         chosen = planning.startable(candidates, now, len(candidates))
         free = self._executor.free_cpu()
         busy = bool(self._executor.running())
-        for inst, task_run in chosen:
+        for _, task_run in chosen:
             record, task = by_task[task_run.id]
             launch = self._build(changes, record, task, plan, now)
             if launch is None:

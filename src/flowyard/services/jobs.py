@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from flowyard.services.background import Quiet
+
 log = logging.getLogger("flowyard.jobs")
 
 LEASE = timedelta(seconds=60)
@@ -165,8 +167,11 @@ class JobRunner:
                 log.exception("job %s could not be finished", job_id)
 
     def _beat(self) -> None:
+        report = Quiet(log, "job housekeeping")
         while not self._stopping.wait(self._heartbeat_seconds):
             try:
                 self.tick()
-            except Exception:  # housekeeping must never stop the runner
-                log.exception("job housekeeping failed")
+            except Exception as error:  # housekeeping must never stop the runner
+                report.failed(error)
+            else:
+                report.succeeded()

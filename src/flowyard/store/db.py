@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -71,3 +72,21 @@ def transaction(factory: sessionmaker[Session], *, read_only: bool = False) -> I
         if read_only:
             session.connection(execution_options={READ_ONLY: True})
         yield session
+
+
+TRANSIENT_MARKERS = (
+    "database is locked",  # SQLite: another writer held the lock past the busy timeout
+    "could not serialize access",  # PostgreSQL serialization failure
+    "deadlock detected",
+    "server closed the connection",
+    "connection refused",
+    "terminating connection",
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a database error is the kind that passes when the same work is simply tried again."""
+    if not isinstance(error, DBAPIError | OperationalError):
+        return False
+    text = str(error).lower()
+    return bool(getattr(error, "connection_invalidated", False)) or any(m in text for m in TRANSIENT_MARKERS)
