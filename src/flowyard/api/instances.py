@@ -270,8 +270,8 @@ OPERATIONS = (
     Operation("flows", "POST", "triggerFromTask", trigger_from_task, versions=V21_ONLY),
     Operation("flows", "POST", "updateAndTrigger", update_and_trigger),
     Operation("flowInstances", "POST", "cancel", cancel),
-    Operation("flowInstances", "GET", "get", get_instance),
-    Operation("flowInstances", "POST", "search", search_instances),
-    Operation("taskInstances", "GET", "get", get_task_instance, versions=V21_ONLY),
-    Operation("taskInstances", "GET", "getLog", get_log),
+    Operation("flowInstances", "GET", "get", get_instance, read_only=True),
+    Operation("flowInstances", "POST", "search", search_instances, read_only=True),
+    Operation("taskInstances", "GET", "get", get_task_instance, versions=V21_ONLY, read_only=True),
+    Operation("taskInstances", "GET", "getLog", get_log, read_only=True),
 )

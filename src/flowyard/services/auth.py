@@ -16,9 +16,17 @@ Signed requests
 Freshness and replay: a timestamp further than
 ``settings.signature_max_skew_seconds`` from ``now`` (either side) is refused.
 Within that window every accepted ``encryption`` and every accepted
-``apim-signature`` is recorded once in ``used_nonces`` (atomically, by primary
-key), so a second use is a replay. A nonce may be purged once its timestamp
-has left the window, because the skew check refuses it from then on.
+``apim-signature`` of a state-changing call is recorded once in ``used_nonces``
+(atomically, by primary key), so a second use is a replay. A nonce may be
+purged once its timestamp has left the window, because the skew check refuses
+it from then on.
+
+Reads may repeat a signature (``replay_allowed``): EnOS clients sign with a
+one-second timestamp and the signature covers neither path nor method, so two
+identical polls in the same second sign identically, and spec 2.5 never says a
+signature is single-use. Replaying a read discloses nothing its first answer
+did not; replaying an import, a trigger or a delete would act twice, so those
+stay single-use.
 """
 
 from __future__ import annotations
@@ -168,6 +176,7 @@ class AuthService:
         query: Sequence[tuple[str, str]],
         body: bytes,
         now: datetime,
+        replay_allowed: bool = False,
     ) -> AppPrincipal:
         """The application that signed this request, or ``AuthError``.
 
@@ -175,7 +184,9 @@ class AuthService:
         ``apim-accesstoken``, ``apim-signature`` and ``apim-timestamp`` header
         values (None when absent); ``query`` the decoded query parameters in
         URL order, blank values included; ``body`` the raw body bytes. An
-        accepted signature is recorded, so the same request sent again fails.
+        accepted signature is recorded, so the same request sent again fails,
+        unless ``replay_allowed`` (the caller's read-only operations), when it
+        is neither checked nor recorded.
         """
         missing = [
             header
@@ -213,7 +224,7 @@ class AuthService:
                     "Signature mismatch: apim-signature is not sha256(accessToken + sorted query parameters"
                     " + raw body + apim-timestamp + secretKey) for this request"
                 )
-            if not store.use_nonce(
+            if not replay_allowed and not store.use_nonce(
                 session, store.NONCE_SCOPE_SIGNATURE, signature.lower(), self._nonce_expiry(timestamp_ms)
             ):
                 raise AuthError("Replayed request: this apim-signature has already been used")
