@@ -47,7 +47,7 @@ from flowyard.store import auth as store
 from flowyard.store.db import transaction
 from flowyard.store.identity import get_app
 
-__all__ = ["AuthService", "TokenGrant", "TokenServiceCode"]
+__all__ = ["LEGACY_TOKEN_MESSAGE", "AuthService", "TokenGrant", "TokenServiceCode"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
@@ -55,6 +55,16 @@ _MILLISECOND = timedelta(milliseconds=1)
 _MIN_REMAINING = timedelta(seconds=1)
 # epoch milliseconds fit in 19 digits until the year 2286 and beyond; longer is garbage.
 _MAX_TIMESTAMP_DIGITS = 19
+
+
+# The legacy EnOS Python SDK (enos-poseidon) sends only an apim-accesstoken, RSA-encrypted with
+# the public key of Envision's gateway: no one else can decrypt, hence verify, it.
+LEGACY_TOKEN_MESSAGE = (
+    "Unknown access token without apim-signature: this looks like a token of the legacy EnOS Python"
+    " SDK (poseidon), which only Envision's gateway can verify. Run Flowyard with --no-auth on a"
+    " trusted network, or use a client that signs as EnOS spec 2.5 describes (token service, then"
+    " apim-signature and apim-timestamp on every call)."
+)
 
 
 class TokenServiceCode(IntEnum):
@@ -188,6 +198,8 @@ class AuthService:
         unless ``replay_allowed`` (the caller's read-only operations), when it
         is neither checked nor recorded.
         """
+        if access_token and not signature and not timestamp:
+            self._refuse_legacy_token(access_token)
         missing = [
             header
             for header, value in (
@@ -231,6 +243,13 @@ class AuthService:
             return AppPrincipal(access_key=app.access_key, org_id=app.org_id)
 
     # --- helpers (inside a transaction) --------------------------------------
+
+    def _refuse_legacy_token(self, access_token: str) -> None:
+        """A lone access token that Flowyard never issued is the legacy SDK's: say what to do instead."""
+        with transaction(self._sessions) as session:
+            if store.get_token(session, access_token) is not None:
+                return  # one of ours without its signature: the missing-header message says it all
+        raise AuthError(LEGACY_TOKEN_MESSAGE)
 
     def _nonce_expiry(self, timestamp_ms: int) -> datetime:
         # After this instant the timestamp is stale, so the nonce can never be accepted again.
