@@ -17,6 +17,7 @@ from starlette.responses import Response
 from flowyard.api.auth import authenticate, signed_query
 from flowyard.api.context import ApiContext, Call, Operation
 from flowyard.api.envelope import failure, success, version_of
+from flowyard.api.limits import check_query
 from flowyard.api.wire import Reader, parse_json_body
 from flowyard.domain.identity import AppPrincipal
 from flowyard.domain.permissions import Caller
@@ -63,8 +64,10 @@ class Dispatcher:
             principal = await authenticate(
                 request, body, self.ctx.auth, self.ctx.clock, replay_allowed=replayable
             )
+        pairs = signed_query(request)  # parsed exactly as the signature check parsed it
+        check_query(pairs)
         op = self._operation(request, version)
-        query = dict(signed_query(request))  # parsed exactly as the signature check parsed it
+        query = dict(pairs)
         reader = Reader(parse_json_body(body) if request.method == "POST" else {}, "")
         now = self.ctx.clock.now()
         caller = None

@@ -19,6 +19,13 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from flowyard.api.envelope import V20
+from flowyard.api.limits import (
+    MAX_RETRY_INTERVAL_SECONDS,
+    MAX_RETRY_LIMIT,
+    MAX_TIMEOUT_SECONDS,
+    check_range,
+    load_json,
+)
 from flowyard.api.wire import Reader, bad, to_date, to_str
 from flowyard.domain.flows import (
     TASK_TYPE_BY_NUMBER,
@@ -78,7 +85,9 @@ def parse_parameters(value: Any, path: str) -> tuple[Parameter, ...]:
         if not value.strip():
             return ()
         try:
-            value = json.loads(value)
+            value = load_json(value, path)
+        except InvalidParameterError:
+            raise
         except ValueError:
             raise bad(path, "must be a list of {key, value} or key=value, or a string holding one") from None
     if isinstance(value, dict):
@@ -117,7 +126,9 @@ def parse_run_mode(value: Any, path: str) -> RunMode:
 def _embedded(value: Any, path: str) -> Any:
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            return load_json(value, path)
+        except InvalidParameterError:
+            raise
         except ValueError:
             raise bad(path, "must be a JSON object or a string holding one") from None
     return value
@@ -181,6 +192,17 @@ def parse_options_if_given(r: Reader) -> FlowOptions | None:
     return parse_options(r) if any(r.has(key) for key in OPTION_KEYS) else None
 
 
+def parse_exit_codes(value: str, path: str) -> str:
+    """A comma-separated list of process exit codes, each 0-255 (what a process can return)."""
+    for part in value.split(","):
+        text = part.strip()
+        if not text and not value.strip():
+            continue
+        if not (text.isascii() and text.isdigit() and len(text) <= 3 and int(text) <= 255):
+            raise bad(path, f"must be comma-separated exit codes between 0 and 255, got {value!r}")
+    return value
+
+
 def parse_task(r: Reader) -> TaskDefinition:
     return TaskDefinition(
         name=r.str("name"),
@@ -192,10 +214,12 @@ def parse_task(r: Reader) -> TaskDefinition:
         file_package=r.str("filePackage", ""),
         cron=r.str("cron", ""),
         priority_level=r.int("priorityLevel", 0),
-        timeout=r.int("timeout", 0),
-        retry_limit=r.int("retryLimit", 0),
-        retry_interval=r.int("retryInterval", 0),
-        success_code=r.str("successCode", "0"),
+        timeout=check_range(r.int("timeout", 0), r.at("timeout"), 0, MAX_TIMEOUT_SECONDS),
+        retry_limit=check_range(r.int("retryLimit", 0), r.at("retryLimit"), 0, MAX_RETRY_LIMIT),
+        retry_interval=check_range(
+            r.int("retryInterval", 0), r.at("retryInterval"), 0, MAX_RETRY_INTERVAL_SECONDS
+        ),
+        success_code=parse_exit_codes(r.str("successCode", "0"), r.at("successCode")),
         wait_code=r.str("waitCode", ""),
         as_link=r.bool("asLink", False),
         run_mode=parse_run_mode(r.raw("runMode"), r.at("runMode")),

@@ -8,7 +8,14 @@ from typing import Any
 
 from flowyard.api.context import Call, Operation
 from flowyard.api.envelope import V20
-from flowyard.api.flow_codec import compact_json, parse_parameters, render_parameters, render_run_mode
+from flowyard.api.flow_codec import (
+    compact_json,
+    parse_flow_type,
+    parse_parameters,
+    render_parameters,
+    render_run_mode,
+)
+from flowyard.api.limits import check_length
 from flowyard.api.pagination import parse_page
 from flowyard.api.timefmt import fmt_datetime, fmt_timestamp, from_epoch_ms
 from flowyard.api.wire import to_int
@@ -199,9 +206,9 @@ def search_instances(call: Call) -> dict[str, Any]:
     to_ms = body.opt_int("toTriggerTime", "endTriggerTime")
     result = call.ctx.runs.search(
         call.caller,
-        type_=body.int("type"),
-        expression=body.str("expression", ""),
-        owner=body.str("owner", ""),
+        type_=int(parse_flow_type(body.int("type"), "type")),
+        expression=check_length(body.str("expression", ""), "expression"),
+        owner=check_length(body.str("owner", ""), "owner"),
         from_at=None if from_ms is None else epoch_ms_field(from_ms, "fromTriggerTime"),
         to_at=None if to_ms is None else epoch_ms_field(to_ms, "toTriggerTime"),
         statuses=_statuses(body.raw("status")),
