@@ -287,3 +287,34 @@ def test_token_service_deep_nesting_is_1004(api: Api) -> None:
     text = '{"appKey": ' + "[" * 50_000 + "]" * 50_000 + "}"
     answer = api.client.post("/apim-token-service/v2.0/token/get", content=text.encode()).json()
     assert answer["status"] == 1004 and "appKey is nested deeper" in answer["msg"], answer
+
+
+# --- the DataWorks face -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dataworks(hostile_world: World) -> int:
+    project_id: int = hostile_world.app.state.credentials.project_id
+    return project_id
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"Action": "GetWorkflowDefinition", "Id": "7\x00"}, "Id"),
+        ({"Action": "DeleteWorkflowDefinition", "Id": "\x00"}, "Id"),
+        ({"Action": "ListWorkflowDefinitions", "Name": "a\x00"}, "Name"),
+        ({"Action": "ImportWorkflowDefinition", "Spec": '{"a": "\x00"}'}, "Spec"),
+        ({"Action": "ImportWorkflowDefinition", "Spec": '{"a": "\\u0000"}'}, "Spec.a"),
+        ({"Action": "ImportWorkflowDefinition", "Spec": '{"a": "\\ud800"}'}, "Spec.a"),
+        ({"Action": "ImportWorkflowDefinition", "Spec": '{"a": ' + "[" * 5000 + "]" * 5000 + "}"}, "Spec.a"),
+    ],
+)
+def test_dataworks_hostile_parameters(
+    hostile_world: World, dataworks: int, params: dict[str, str], field: str
+) -> None:
+    form = {"Version": "2024-05-18", "ProjectId": str(dataworks), **params}
+    response = hostile_world.api.client.post("/", data=form)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["Code"] == "InvalidParameter" and field in body["Message"], body
