@@ -44,6 +44,13 @@ run_mode = st.builds(
 )
 
 
+# Flowyard refuses NUL in any text field at the API edge (PostgreSQL text cannot hold one).
+def plain_text(max_size: int) -> st.SearchStrategy[str]:
+    return st.text(
+        st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=max_size
+    )
+
+
 def _optional(key: str, values: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(st.just({}), values.map(lambda v: {key: v}))
 
@@ -80,14 +87,14 @@ def definitions(draw: st.DrawFn) -> dict[str, Any]:
             "resource": draw(st.sampled_from(["default", "gpu"])),
             "type": draw(st.sampled_from(["COMMAND", "SHELL", "PYTHON", "DATA_INTEGRATION"])),
             "syncType": draw(st.sampled_from([0, 1])),
-            "cmd": draw(st.text(max_size=40)),
-            "submitter": draw(st.text(max_size=5)),
+            "cmd": draw(plain_text(max_size=40)),
+            "submitter": draw(plain_text(max_size=5)),
             "filePackage": "",
             "cron": "",
             "priorityLevel": draw(st.integers(0, 5)),
             "timeout": draw(small),
             "retryLimit": draw(st.integers(0, 5)),
-            "retryInterval": draw(small),
+            "retryInterval": draw(st.integers(0, 86_400)),
             "successCode": draw(st.sampled_from(["0", "0,1", "0,2,3"])),
             "asLink": draw(st.booleans()),
             "runMode": draw(run_mode),
@@ -110,17 +117,17 @@ def definitions(draw: st.DrawFn) -> dict[str, Any]:
             st.sampled_from(["0 0 0 * * ? *", "0 1/1 * * * ? *", "59 59 23 L * ? *", "0 0 2 ? * MON-FRI"])
         ),
         "parameters": json.dumps(
-            [{"key": k, "value": draw(st.text(max_size=10))} for k in params],
+            [{"key": k, "value": draw(plain_text(max_size=10))} for k in params],
             ensure_ascii=False,
             separators=(",", ":"),
         ),
         "alertMode": draw(st.integers(0, 3)),
-        "submitter": draw(st.text(max_size=8)),
+        "submitter": draw(plain_text(max_size=8)),
         "owners": draw(st.sampled_from(["admin", ";admin;", "admin;bob"])),
         "visitors": draw(st.sampled_from(["", ";v;"])),
         "type": draw(st.sampled_from([0, 1, 2])),
         "syncType": draw(st.sampled_from([0, 1])),
-        "desc": draw(st.text(max_size=20)),
+        "desc": draw(plain_text(max_size=20)),
         "startTime": draw(st.sampled_from(["", "2019-07-24", "2030-01-01"])),
         "tasks": tasks,
         "flowLinks": [],

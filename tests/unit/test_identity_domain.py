@@ -38,13 +38,21 @@ def test_access_key_is_uuid_shaped() -> None:
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", key)
 
 
-def test_secret_key_and_token_are_long_and_url_safe() -> None:
+def test_secret_key_is_enos_shaped_hex_and_token_is_url_safe() -> None:
     rng = random.Random(3)
     secret = new_secret_key(rng)
     token = new_access_token(rng)
-    assert re.fullmatch(r"[A-Za-z0-9_-]{32,}", secret)
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", secret)
     assert re.fullmatch(r"[A-Za-z0-9_-]{32,128}", token)
     assert secret != token
+
+
+def test_keys_parse_as_the_enos_poseidon_sdk_parses_them() -> None:
+    # poseidon's PIN: int(accessKey.split("-")[1] + secretKey.split("-")[1], 16)
+    rng = random.Random(4)
+    for _ in range(100):
+        key, secret = new_access_key(rng), new_secret_key(rng)
+        assert int(key.split("-")[1] + secret.split("-")[1], 16) >= 0
 
 
 def test_generators_are_deterministic_for_a_seeded_source() -> None:

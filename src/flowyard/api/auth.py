@@ -41,12 +41,15 @@ def signed_query(request: Request) -> list[tuple[str, str]]:
     return parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
 
 
-async def authenticate(request: Request, body: bytes, auth: AuthService, clock: Clock) -> AppPrincipal:
+async def authenticate(
+    request: Request, body: bytes, auth: AuthService, clock: Clock, *, replay_allowed: bool = False
+) -> AppPrincipal:
     """The application that signed ``request``, or :class:`~flowyard.errors.AuthError`.
 
     ``body`` must be the raw body bytes already read from ``request``. The
     check touches the database (token lookup, replay record), so it runs in a
-    worker thread, off the event loop.
+    worker thread, off the event loop. ``replay_allowed`` (a read-only action) accepts a
+    signature that was already used inside the skew window.
     """
     headers = request.headers
     return await run_in_threadpool(
@@ -57,4 +60,5 @@ async def authenticate(request: Request, body: bytes, auth: AuthService, clock: 
         query=signed_query(request),
         body=body,
         now=clock.now(),
+        replay_allowed=replay_allowed,
     )

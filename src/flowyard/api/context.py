@@ -73,5 +73,8 @@ class Operation:
     handler: Handler
     versions: frozenset[str] = frozenset({"v2.0", "v2.1"})
     needs_user: bool = True
+    # True when the operation changes nothing (export, get, search, list, logs, time). Only such
+    # operations accept a repeated apim-signature inside the skew window (README, "Security").
+    read_only: bool = False
     # The 62109 wording of this operation when it differs from "Internal server exception": (V2.1, V2.0).
     internal_message: tuple[str, str] | None = None

@@ -32,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from flowyard.api.limits import check_query, load_json
 from flowyard.clock import Clock
 from flowyard.dataworks import DEFAULT_MAX_SKEW, dumps, new_request_id, render_error, success_body, verify
 from flowyard.dataworks.envelope import CONTENT_TYPE, error_body
@@ -129,6 +130,7 @@ class DataWorksEndpoint:
         params = dict(query)
         if body and "form" in request.headers.get("content-type", "form"):
             params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        check_query(params.items())  # PostgreSQL text cannot hold a NUL: 400 InvalidParameter naming it
         action = request.headers.get("x-acs-action") or params.get("Action", "")
         version = request.headers.get("x-acs-version") or params.get("Version", "")
         if version != VERSION:
@@ -219,6 +221,15 @@ class DataWorksEndpoint:
         project_id, _ = self._project(params, org_id, now)
         dry_run = self._flag(params, "DryRun", False)
         spec = self._required(params, "Spec")
+        if spec.lstrip().startswith("{"):
+            # The same JSON limits as the EnOS face (depth, lone surrogates, NUL) before the document
+            # is stored; text that is not JSON at all is left for the job to report.
+            try:
+                load_json(spec, "Spec")
+            except InvalidParameterError:
+                raise
+            except ValueError:
+                pass
         job = self._service.submit_import(project_id, spec, now, owner=self._runner.owner, dry_run=dry_run)
         self._runner.submit(job.id)
         return {"AsyncJob": async_job(job)}

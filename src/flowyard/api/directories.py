@@ -38,7 +38,7 @@ def time_zone(call: Call) -> dict[str, str]:
 
 OPERATIONS = (
     Operation("directories", "POST", "create", create_directory),
-    Operation("directories", "GET", "listWorkFlowDirs", list_directories),
-    Operation("time", "GET", "getCurrentTime", current_time, needs_user=False),
-    Operation("time", "GET", "getTimeZone", time_zone, needs_user=False),
+    Operation("directories", "GET", "listWorkFlowDirs", list_directories, read_only=True),
+    Operation("time", "GET", "getCurrentTime", current_time, needs_user=False, read_only=True),
+    Operation("time", "GET", "getTimeZone", time_zone, needs_user=False, read_only=True),
 )

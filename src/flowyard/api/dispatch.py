@@ -17,6 +17,7 @@ from starlette.responses import Response
 from flowyard.api.auth import authenticate, signed_query
 from flowyard.api.context import ApiContext, Call, Operation
 from flowyard.api.envelope import failure, success, version_of
+from flowyard.api.limits import check_query
 from flowyard.api.wire import Reader, parse_json_body
 from flowyard.domain.identity import AppPrincipal
 from flowyard.domain.permissions import Caller
@@ -38,6 +39,12 @@ class Dispatcher:
         self.ctx = ctx
         self.table = {(op.resource, op.method, op.action): op for op in operations}
         self.resources = {op.resource for op in operations}
+        # The signature covers neither path nor method, so a signature made for one resource can be
+        # presented at another with the same query: an action may repeat a signature only when
+        # every operation of that name changes nothing.
+        self.replayable_actions = frozenset(
+            op.action for op in operations if all(o.read_only for o in operations if o.action == op.action)
+        )
 
     async def endpoint(self, request: Request) -> Response:
         version = version_of(request.url.path)
@@ -53,9 +60,14 @@ class Dispatcher:
         body = await self._read_body(request)
         principal = None
         if self.ctx.settings.auth:
-            principal = await authenticate(request, body, self.ctx.auth, self.ctx.clock)
+            replayable = request.query_params.get("action", "") in self.replayable_actions
+            principal = await authenticate(
+                request, body, self.ctx.auth, self.ctx.clock, replay_allowed=replayable
+            )
+        pairs = signed_query(request)  # parsed exactly as the signature check parsed it
+        check_query(pairs)
         op = self._operation(request, version)
-        query = dict(signed_query(request))  # parsed exactly as the signature check parsed it
+        query = dict(pairs)
         reader = Reader(parse_json_body(body) if request.method == "POST" else {}, "")
         now = self.ctx.clock.now()
         caller = None

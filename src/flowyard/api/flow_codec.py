@@ -19,6 +19,13 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from flowyard.api.envelope import V20
+from flowyard.api.limits import (
+    MAX_RETRY_INTERVAL_SECONDS,
+    MAX_RETRY_LIMIT,
+    MAX_TIMEOUT_SECONDS,
+    check_range,
+    load_json,
+)
 from flowyard.api.wire import Reader, bad, to_date, to_str
 from flowyard.domain import tasktypes
 from flowyard.domain.flows import (
@@ -70,22 +77,33 @@ def parse_flow_type(value: int, path: str) -> FlowType:
 
 
 def parse_parameters(value: Any, path: str) -> tuple[Parameter, ...]:
-    """A parameter list: ``[{"key","value"}]``, a string holding one, or a ``{key: value}`` object."""
+    """A parameter list: ``[{"key","value"}]`` or ``["key=value"]`` (or a string holding either), or a
+    ``{key: value}`` object."""
     if value is None:
         return ()
     if isinstance(value, str):
         if not value.strip():
             return ()
         try:
-            value = json.loads(value)
+            value = load_json(value, path)
+        except InvalidParameterError:
+            raise
         except ValueError:
-            raise bad(path, "must be a list of {key, value} or a string holding one") from None
+            raise bad(path, "must be a list of {key, value} or key=value, or a string holding one") from None
     if isinstance(value, dict):
         return tuple(Parameter(str(k), to_str(v, f"{path}.{k}")) for k, v in value.items())
     if not isinstance(value, list):
         raise bad(path, "must be a list of {key, value}")
     params = []
     for i, item in enumerate(value):
+        if isinstance(item, str):
+            # The seed pages say parameters are "expressed as key=value" and the vendor Python
+            # sample sends exactly such strings; the value may itself contain "=".
+            key, sep, text = item.partition("=")
+            if not sep:
+                raise bad(f"{path}[{i}]", "must be a key=value string or a {key, value} object")
+            params.append(Parameter(key=key.strip(), value=text))
+            continue
         r = Reader(item, f"{path}[{i}]")
         params.append(Parameter(key=r.str("key"), value=r.str("value", "")))
     return tuple(params)
@@ -107,7 +125,9 @@ def parse_run_mode(value: Any, path: str) -> RunMode:
 def _embedded(value: Any, path: str) -> Any:
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            return load_json(value, path)
+        except InvalidParameterError:
+            raise
         except ValueError:
             raise bad(path, "must be a JSON object or a string holding one") from None
     return value
@@ -163,6 +183,17 @@ def parse_options_if_given(r: Reader) -> FlowOptions | None:
     return parse_options(r) if any(r.has(key) for key in OPTION_KEYS.values()) else None
 
 
+def parse_exit_codes(value: str, path: str) -> str:
+    """A comma-separated list of process exit codes, each 0-255 (what a process can return)."""
+    for part in value.split(","):
+        text = part.strip()
+        if not text and not value.strip():
+            continue
+        if not (text.isascii() and text.isdigit() and len(text) <= 3 and int(text) <= 255):
+            raise bad(path, f"must be comma-separated exit codes between 0 and 255, got {value!r}")
+    return value
+
+
 def parse_task(r: Reader) -> TaskDefinition:
     return TaskDefinition(
         name=r.str("name"),
@@ -174,10 +205,12 @@ def parse_task(r: Reader) -> TaskDefinition:
         file_package=r.str("filePackage", ""),
         cron=r.str("cron", ""),
         priority_level=r.int("priorityLevel", 0),
-        timeout=r.int("timeout", 0),
-        retry_limit=r.int("retryLimit", 0),
-        retry_interval=r.int("retryInterval", 0),
-        success_code=r.str("successCode", "0"),
+        timeout=check_range(r.int("timeout", 0), r.at("timeout"), 0, MAX_TIMEOUT_SECONDS),
+        retry_limit=check_range(r.int("retryLimit", 0), r.at("retryLimit"), 0, MAX_RETRY_LIMIT),
+        retry_interval=check_range(
+            r.int("retryInterval", 0), r.at("retryInterval"), 0, MAX_RETRY_INTERVAL_SECONDS
+        ),
+        success_code=parse_exit_codes(r.str("successCode", "0"), r.at("successCode")),
         wait_code=r.str("waitCode", ""),
         as_link=r.bool("asLink", False),
         run_mode=parse_run_mode(r.raw("runMode"), r.at("runMode")),
@@ -189,6 +222,7 @@ def parse_task(r: Reader) -> TaskDefinition:
 def parse_definition(r: Reader, *, name: str | None = None) -> FlowDefinition:
     """A FlowDefinition from ``flowJson``; ``name`` (Import's ``flowName``) wins over ``flowJson.name``."""
     flow_name = name if name is not None else r.str("name")
+    flow_links, task_links, placeholders = _premises(r)
     return FlowDefinition(
         name=flow_name,
         cycle=parse_cycle(r.str("cycle", "D"), r.at("cycle")),
@@ -212,18 +246,8 @@ def parse_definition(r: Reader, *, name: str | None = None) -> FlowDefinition:
             )
             for rel in r.items("relations")
         ),
-        flow_links=tuple(
-            FlowLink(link_id=link.str("linkId"), source_flow_name=link.str("sourceFlowName"))
-            for link in r.items("flowLinks")
-        ),
-        task_links=tuple(
-            TaskLink(
-                link_id=link.str("linkId"),
-                source_flow_name=link.str("sourceFlowName"),
-                source_task_name=link.str("sourceTaskName"),
-            )
-            for link in r.items("taskLinks")
-        ),
+        flow_links=flow_links,
+        task_links=task_links,
         link_relations=tuple(
             LinkRelation(
                 link_id=lr.str("linkId"),
@@ -232,11 +256,48 @@ def parse_definition(r: Reader, *, name: str | None = None) -> FlowDefinition:
                 cycle_gap=lr.str("cycleGap", ""),
             )
             for lr in r.items("linkRelations")
+            if lr.str("linkId", "") not in placeholders
         ),
         alert_to=r.str("alertTo", ""),
         app_id=r.str("appId", ""),
         options=parse_options(r),
     )
+
+
+def _is_blank(r: Reader, name: str) -> bool:
+    return not (r.opt_str(name) or "").strip()
+
+
+def _premises(r: Reader) -> tuple[tuple[FlowLink, ...], tuple[TaskLink, ...], frozenset[str]]:
+    """``flowLinks`` and ``taskLinks`` without placeholders, and the link ids only placeholders use.
+
+    The vendor's V2.0 Java import sample sends ``{"linkId":"0","sourceFlowName":null}`` for "no
+    premise": an entry without a source (a flowLink without ``sourceFlowName``, a taskLink
+    without both source names) is ignored, as are link relations naming only such entries, so
+    it never reaches the store nor the export. A taskLink with only one of its names is a mistake,
+    not a placeholder, and stays a 62102.
+    """
+    flow_links: list[FlowLink] = []
+    task_links: list[TaskLink] = []
+    skipped: set[str] = set()
+    for link in r.items("flowLinks"):
+        if _is_blank(link, "sourceFlowName"):
+            skipped.add(link.str("linkId", ""))
+            continue
+        flow_links.append(FlowLink(link_id=link.str("linkId"), source_flow_name=link.str("sourceFlowName")))
+    for link in r.items("taskLinks"):
+        if _is_blank(link, "sourceFlowName") and _is_blank(link, "sourceTaskName"):
+            skipped.add(link.str("linkId", ""))
+            continue
+        task_links.append(
+            TaskLink(
+                link_id=link.str("linkId"),
+                source_flow_name=link.str("sourceFlowName"),
+                source_task_name=link.str("sourceTaskName"),
+            )
+        )
+    real = {link.link_id for link in flow_links} | {link.link_id for link in task_links}
+    return tuple(flow_links), tuple(task_links), frozenset(skipped - real)
 
 
 def _start_date(r: Reader) -> date | None:

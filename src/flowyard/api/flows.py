@@ -8,6 +8,7 @@ from typing import Any
 from flowyard.api.context import Call, Operation
 from flowyard.api.flow_codec import parse_definition, render_definition
 from flowyard.api.flow_graph import parse_save, render_detail
+from flowyard.api.limits import MAX_REQUESTED_ID, check_length, check_range
 from flowyard.api.pagination import parse_page
 from flowyard.errors import InvalidParameterError
 
@@ -30,8 +31,11 @@ def import_flow(call: Call) -> dict[str, Any]:
     desc = body.opt_str("desc")
     if desc:
         definition = replace(definition, desc=desc)
+    requested = body.opt_int("flowId")
+    if requested is not None:
+        check_range(requested, "flowId", 1, MAX_REQUESTED_ID)
     flow_id = call.ctx.flows.import_flow(
-        call.caller, definition, dir_id=dir_id, requested_id=body.opt_int("flowId"), now=call.now
+        call.caller, definition, dir_id=dir_id, requested_id=requested, now=call.now
     )
     return {"flowId": flow_id}
 
@@ -52,13 +56,13 @@ def save_flow(call: Call) -> dict[str, Any]:
 
 def search_flows(call: Call) -> list[dict[str, Any]]:
     page = parse_page(call.body, call.version, SEARCH_FIELDS, SEARCH_FIELD_ERROR)
-    expression = call.body.str("expression", "")
+    expression = check_length(call.body.str("expression", ""), "expression")
     found = call.ctx.flows.search(call.caller, expression, page.sorters, page.index, page.size)
     return [{"flowId": str(f.id), "flowName": f.name} for f in found]
 
 
 def my_flows(call: Call) -> list[dict[str, Any]]:
-    expression = call.query_str("expression", "searchValue") or ""
+    expression = check_length(call.query_str("expression", "searchValue") or "", "expression")
     return [
         {
             "flowId": str(item.summary.id),
@@ -93,12 +97,12 @@ OPERATIONS = (
         import_flow,
         internal_message=("Failed to create workflow", "Workflow creating failed"),
     ),
-    Operation("flows", "GET", "export", export_flow),
-    Operation("flows", "GET", "get", get_flow),
-    Operation("flows", "GET", "loadForEdit", get_flow),
+    Operation("flows", "GET", "export", export_flow, read_only=True),
+    Operation("flows", "GET", "get", get_flow, read_only=True),
+    Operation("flows", "GET", "loadForEdit", get_flow, read_only=True),
     Operation("flows", "POST", "save", save_flow),
-    Operation("flows", "POST", "search", search_flows),
-    Operation("flows", "GET", "getMyFlow", my_flows),
+    Operation("flows", "POST", "search", search_flows, read_only=True),
+    Operation("flows", "GET", "getMyFlow", my_flows, read_only=True),
     Operation("flows", "GET", "delete", delete_flow),
     Operation("flows", "POST", "enable", enable_flow),
     Operation("flows", "POST", "disable", disable_flow),

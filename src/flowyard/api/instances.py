@@ -8,7 +8,14 @@ from typing import Any
 
 from flowyard.api.context import Call, Operation
 from flowyard.api.envelope import V20
-from flowyard.api.flow_codec import compact_json, parse_parameters, render_parameters, render_run_mode
+from flowyard.api.flow_codec import (
+    compact_json,
+    parse_flow_type,
+    parse_parameters,
+    render_parameters,
+    render_run_mode,
+)
+from flowyard.api.limits import check_length
 from flowyard.api.pagination import parse_page
 from flowyard.api.timefmt import fmt_datetime, fmt_timestamp, from_epoch_ms
 from flowyard.api.wire import to_int
@@ -198,9 +205,9 @@ def search_instances(call: Call) -> dict[str, Any]:
     to_ms = body.opt_int("toTriggerTime", "endTriggerTime")
     result = call.ctx.runs.search(
         call.caller,
-        type_=body.int("type"),
-        expression=body.str("expression", ""),
-        owner=body.str("owner", ""),
+        type_=int(parse_flow_type(body.int("type"), "type")),
+        expression=check_length(body.str("expression", ""), "expression"),
+        owner=check_length(body.str("owner", ""), "owner"),
         from_at=None if from_ms is None else epoch_ms_field(from_ms, "fromTriggerTime"),
         to_at=None if to_ms is None else epoch_ms_field(to_ms, "toTriggerTime"),
         statuses=_statuses(body.raw("status")),
@@ -269,8 +276,8 @@ OPERATIONS = (
     Operation("flows", "POST", "triggerFromTask", trigger_from_task, versions=V21_ONLY),
     Operation("flows", "POST", "updateAndTrigger", update_and_trigger),
     Operation("flowInstances", "POST", "cancel", cancel),
-    Operation("flowInstances", "GET", "get", get_instance),
-    Operation("flowInstances", "POST", "search", search_instances),
-    Operation("taskInstances", "GET", "get", get_task_instance, versions=V21_ONLY),
-    Operation("taskInstances", "GET", "getLog", get_log),
+    Operation("flowInstances", "GET", "get", get_instance, read_only=True),
+    Operation("flowInstances", "POST", "search", search_instances, read_only=True),
+    Operation("taskInstances", "GET", "get", get_task_instance, versions=V21_ONLY, read_only=True),
+    Operation("taskInstances", "GET", "getLog", get_log, read_only=True),
 )

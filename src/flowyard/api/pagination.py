@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flowyard.api.envelope import V20
+from flowyard.api.limits import MAX_PAGE_NO, MAX_SORTERS
 from flowyard.api.wire import Reader
 from flowyard.errors import InvalidParameterError
 
@@ -37,6 +38,8 @@ def parse_page(body: Reader, version: str, allowed: tuple[str, ...], bad_field_m
         return Page(0, DEFAULT_PAGE_SIZE, [])
     base = 0 if version == V20 else 1
     number = block.int("pageNo", base)
+    if number > MAX_PAGE_NO:
+        raise InvalidParameterError(f"Invalid parameter: pagination.pageNo must be at most {MAX_PAGE_NO}")
     # V2.1 pages start at 1; a 0 from a client that follows the zh docs means the first page.
     index = number - base if number >= base else 0 if (version != V20 and number == 0) else -1
     if index < 0:
@@ -47,6 +50,9 @@ def parse_page(body: Reader, version: str, allowed: tuple[str, ...], bad_field_m
             f"Invalid parameter: pagination.pageSize must be between 1 and {MAX_PAGE_SIZE}"
         )
     sorters: list[tuple[str, bool]] = []
+    listed = block.list("sorters") or []
+    if len(listed) > MAX_SORTERS:
+        raise InvalidParameterError(f"Invalid parameter: pagination.sorters may list at most {MAX_SORTERS}")
     for sorter in block.items("sorters"):
         field = canonical_field(sorter.str("field"))
         if field not in allowed:

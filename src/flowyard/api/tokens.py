@@ -14,7 +14,6 @@ string, because clients differ; the conversion happens here, at the edge.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,8 +24,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from flowyard.api.limits import load_json
 from flowyard.clock import Clock
-from flowyard.errors import TokenServiceError
+from flowyard.errors import InvalidParameterError, TokenServiceError
 from flowyard.services.auth import AuthService, TokenGrant, TokenServiceCode
 
 __all__ = ["BUSINESS", "GET_PATH", "REFRESH_PATH", "token_routes"]
@@ -76,7 +76,9 @@ def _timestamp_field(document: dict[str, Any]) -> int | None:
 def _parse(body: bytes) -> _TokenRequest:
     """The fields of a token request body; 1004 if it is not a JSON object of the right types."""
     try:
-        document = json.loads(body)
+        document = load_json(body, "")
+    except InvalidParameterError as exc:
+        raise _invalid(exc.message.removeprefix("Invalid parameter: ")) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise _invalid("request body is not valid JSON") from exc
     if not isinstance(document, dict):

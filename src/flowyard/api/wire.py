@@ -9,13 +9,13 @@ its path (``flowJson.tasks[2].timeout``). Handlers never see raw JSON.
 from __future__ import annotations
 
 import builtins
-import json
 import math
 import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from flowyard.api.limits import load_json
 from flowyard.errors import InvalidParameterError
 
 MAX_INT = 2**63 - 1
@@ -31,11 +31,13 @@ def bad(path: str, problem: str) -> InvalidParameterError:
 
 
 def parse_json_body(raw: bytes) -> dict[str, Any]:
-    """A request body that must be one JSON object."""
+    """A request body that must be one JSON object, within the limits of :mod:`flowyard.api.limits`."""
     if not raw.strip():
         return {}
     try:
-        value = json.loads(raw)
+        value = load_json(raw, "")
+    except InvalidParameterError:
+        raise
     except (ValueError, UnicodeDecodeError):
         raise InvalidParameterError("Invalid request body.") from None
     if not isinstance(value, dict):
@@ -110,7 +112,9 @@ def embedded_json(value: Any, path: str) -> Any:
         if not value.strip():
             return None
         try:
-            return json.loads(value)
+            return load_json(value, path)
+        except InvalidParameterError:
+            raise
         except ValueError:
             raise bad(path, "must be JSON or a string holding JSON") from None
     return value

@@ -49,7 +49,6 @@ MAX_USERNAME_LENGTH = 128
 MAX_NAME_LENGTH = 255
 # Digits after the one-letter prefix of organisation and user ids, as in EnOS.
 ID_DIGITS = 14
-SECRET_KEY_LENGTH = 43  # 43 url-safe characters carry 258 bits
 ACCESS_TOKEN_LENGTH = 64  # fits access_tokens.token (128) with room to spare
 _URL_SAFE = string.ascii_letters + string.digits + "-_"
 # Flow owners and visitors are usernames joined by ";" (spec 1.7), so a
@@ -136,8 +135,14 @@ def _url_safe(rng: random.Random, length: int) -> str:
 
 
 def new_secret_key(rng: random.Random) -> str:
-    """43 url-safe characters (258 bits). Use a CSPRNG (``random.SystemRandom``) outside tests."""
-    return _url_safe(rng, SECRET_KEY_LENGTH)
+    """128 random bits as lowercase hex in the UUID layout ``8-4-4-4-12``, the shape EnOS mints.
+
+    EnOS SDKs parse keys (``enos-poseidon`` reads ``secret.split("-")[1]`` as hex), so a key of
+    another shape breaks them before they send anything. Keys minted earlier in the url-safe
+    shape stay valid: a secret is only ever compared, never parsed, by Flowyard. Use a CSPRNG
+    (``random.SystemRandom``) outside tests.
+    """
+    return str(uuid.UUID(int=rng.getrandbits(128)))
 
 
 def new_access_token(rng: random.Random) -> str:

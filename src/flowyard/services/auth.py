@@ -16,9 +16,17 @@ Signed requests
 Freshness and replay: a timestamp further than
 ``settings.signature_max_skew_seconds`` from ``now`` (either side) is refused.
 Within that window every accepted ``encryption`` and every accepted
-``apim-signature`` is recorded once in ``used_nonces`` (atomically, by primary
-key), so a second use is a replay. A nonce may be purged once its timestamp
-has left the window, because the skew check refuses it from then on.
+``apim-signature`` of a state-changing call is recorded once in ``used_nonces``
+(atomically, by primary key), so a second use is a replay. A nonce may be
+purged once its timestamp has left the window, because the skew check refuses
+it from then on.
+
+Reads may repeat a signature (``replay_allowed``): EnOS clients sign with a
+one-second timestamp and the signature covers neither path nor method, so two
+identical polls in the same second sign identically, and spec 2.5 never says a
+signature is single-use. Replaying a read discloses nothing its first answer
+did not; replaying an import, a trigger or a delete would act twice, so those
+stay single-use.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from flowyard.store import auth as store
 from flowyard.store.db import transaction
 from flowyard.store.identity import get_app
 
-__all__ = ["AuthService", "TokenGrant", "TokenServiceCode"]
+__all__ = ["LEGACY_TOKEN_MESSAGE", "AuthService", "TokenGrant", "TokenServiceCode"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
@@ -47,6 +55,16 @@ _MILLISECOND = timedelta(milliseconds=1)
 _MIN_REMAINING = timedelta(seconds=1)
 # epoch milliseconds fit in 19 digits until the year 2286 and beyond; longer is garbage.
 _MAX_TIMESTAMP_DIGITS = 19
+
+
+# The legacy EnOS Python SDK (enos-poseidon) sends only an apim-accesstoken, RSA-encrypted with
+# the public key of Envision's gateway: no one else can decrypt, hence verify, it.
+LEGACY_TOKEN_MESSAGE = (
+    "Unknown access token without apim-signature: this looks like a token of the legacy EnOS Python"
+    " SDK (poseidon), which only Envision's gateway can verify. Run Flowyard with --no-auth on a"
+    " trusted network, or use a client that signs as EnOS spec 2.5 describes (token service, then"
+    " apim-signature and apim-timestamp on every call)."
+)
 
 
 class TokenServiceCode(IntEnum):
@@ -168,6 +186,7 @@ class AuthService:
         query: Sequence[tuple[str, str]],
         body: bytes,
         now: datetime,
+        replay_allowed: bool = False,
     ) -> AppPrincipal:
         """The application that signed this request, or ``AuthError``.
 
@@ -175,8 +194,12 @@ class AuthService:
         ``apim-accesstoken``, ``apim-signature`` and ``apim-timestamp`` header
         values (None when absent); ``query`` the decoded query parameters in
         URL order, blank values included; ``body`` the raw body bytes. An
-        accepted signature is recorded, so the same request sent again fails.
+        accepted signature is recorded, so the same request sent again fails,
+        unless ``replay_allowed`` (the caller's read-only operations), when it
+        is neither checked nor recorded.
         """
+        if access_token and not signature and not timestamp:
+            self._refuse_legacy_token(access_token)
         missing = [
             header
             for header, value in (
@@ -213,13 +236,20 @@ class AuthService:
                     "Signature mismatch: apim-signature is not sha256(accessToken + sorted query parameters"
                     " + raw body + apim-timestamp + secretKey) for this request"
                 )
-            if not store.use_nonce(
+            if not replay_allowed and not store.use_nonce(
                 session, store.NONCE_SCOPE_SIGNATURE, signature.lower(), self._nonce_expiry(timestamp_ms)
             ):
                 raise AuthError("Replayed request: this apim-signature has already been used")
             return AppPrincipal(access_key=app.access_key, org_id=app.org_id)
 
     # --- helpers (inside a transaction) --------------------------------------
+
+    def _refuse_legacy_token(self, access_token: str) -> None:
+        """A lone access token that Flowyard never issued is the legacy SDK's: say what to do instead."""
+        with transaction(self._sessions) as session:
+            if store.get_token(session, access_token) is not None:
+                return  # one of ours without its signature: the missing-header message says it all
+        raise AuthError(LEGACY_TOKEN_MESSAGE)
 
     def _nonce_expiry(self, timestamp_ms: int) -> datetime:
         # After this instant the timestamp is stale, so the nonce can never be accepted again.

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from flowyard.domain.flows import Flow
 from flowyard.domain.identity import Application
 from flowyard.domain.validation import validate_definition
-from flowyard.errors import FlowyardError, InvalidParameterError, StateError
+from flowyard.errors import FlowyardError, InvalidParameterError, LockedError, StateError
 from flowyard.flowspec import (
     FlowSpecDocument,
     apply_workflow,
@@ -320,6 +320,8 @@ class WorkflowSpecService:
     def delete(self, project_id: int, org_id: str, ref: str) -> None:
         with transaction(self._sessions) as session:
             flow, _, _ = self._resolve(session, project_id, org_id, ref)
+            if flow.locked:
+                raise LockedError(workflow_save.locked_message(flow.id))
             if flow_store.dependents(session, flow.id):
                 raise StateError("This workflow is relied on by other workflows and cannot be deleted.")
             flow_store.delete_flow(session, flow.id)

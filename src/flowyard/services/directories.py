@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from flowyard.domain.permissions import Caller, flow_rights
+from flowyard.domain.permissions import Caller, flow_rights, require_unlocked
 from flowyard.errors import InvalidParameterError
 from flowyard.store import directories as store
 from flowyard.store import flows as flow_store
@@ -41,7 +41,9 @@ class DirectoryService:
             return store.ensure_root(session, caller.org_id, now).id
 
     def create(self, caller: Caller, parent_id: str, name: str, now: datetime) -> str:
-        """Create Directory; returns the new 32-hex id."""
+        """Create Directory; returns the new 32-hex id. A locked user may not (62105), as for every
+        other change."""
+        require_unlocked(caller)
         if not name or not name.strip():
             raise InvalidParameterError("param: dirName cannot be empty")
         if not parent_id:

@@ -104,7 +104,23 @@ def _node_number(node_id: str) -> int:
     return int(match.group(1))
 
 
+def _names_a_flow(session: Session, stored: Flow, node: GraphFlowNode) -> bool:
+    """Whether a node marked virtual is really a flow premise, as all four vendor Save Flow samples
+    send it (``isVirtual: true`` with ``flowId``/``flowName`` of an existing flow): its name is not
+    ``<taskId>(<taskName>)`` and its id names a flow of the organisation of that name (or no name)."""
+    if _VIRTUAL_NAME.match(node.name):
+        return False
+    upstream = store.get_summary(session, node.flow_id)
+    if upstream is None or upstream.org_id != stored.org_id:
+        return False
+    return not node.name or node.name == upstream.name
+
+
 def _premise(session: Session, stored: Flow, node: GraphFlowNode) -> ResolvedLink:
+    if node.is_virtual and not any(
+        link.is_virtual and link.node_flow_id == node.flow_id for link in stored.links
+    ):
+        node = replace(node, is_virtual=not _names_a_flow(session, stored, node))
     if not node.is_virtual:
         upstream = store.get_summary(session, node.flow_id)
         if upstream is None or upstream.org_id != stored.org_id:

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from flowyard.domain.flows import Flow, Placement, TaskDefinition
-from flowyard.errors import InvalidParameterError, StateError
+from flowyard.errors import InvalidParameterError, LockedError, StateError
 from flowyard.flowspec import FlowSpecDocument, FlowSpecError, WorkflowSpec, to_workflow
 from flowyard.services.workflow_import import Conversion
 from flowyard.store import counters
@@ -36,6 +36,15 @@ class Saved:
 
     job_type: str
     workflow_id: str
+
+
+def locked_message(flow_id: int) -> str:
+    """Why the DataWorks face refuses to change a locked flow (an administrator locked it, as on
+    the EnOS face, where the same flow answers 62105)."""
+    return (
+        f"Forbidden: workflow {flow_id} is locked and cannot be changed or deleted;"
+        f" an administrator can unlock it with `flowyard admin flow unlock {flow_id}`."
+    )
 
 
 def job_type(session: Session, project_id: int, doc: FlowSpecDocument) -> str:
@@ -61,6 +70,8 @@ def save_import(
     definition = conversion.definition
     known = spec_store.by_workflow_id(session, project_id, wf.id) if wf.id else None
     stored = flow_store.load_flow(session, known.flow_id) if known is not None else None
+    if stored is not None and stored.locked:
+        raise LockedError(locked_message(stored.id))
     clash = flow_store.find_by_name(session, org_id, definition.name)
     if clash is not None and (stored is None or clash.id != stored.id):
         raise InvalidParameterError(
