@@ -1,11 +1,12 @@
-"""One attempt's OS process: environment, log file, spawn, signals, reaping, waiting, memory.
+"""One attempt's OS process: environment, log file, spawn, signals, reaping, memory.
 
-These are the mechanisms :class:`~flowyard.executor.local.LocalExecutor` is
-built from; the policy (when to kill, what to report) stays there. Linux is
-the target: exits are watched through pidfds and memory is read from
-``/proc``. On other POSIX systems :func:`open_pidfd` returns None (the caller
-then polls) and :func:`scan_groups` finds nothing (memory limits are not
-enforced).
+These are the mechanisms the launcher (:mod:`flowyard.executor.launcher`:
+prepare, spawn, watch, reap, judge) and :class:`~flowyard.executor.local.LocalExecutor`
+(the command line and environment, memory, draining a group) are built from;
+the policy (when to kill, what to report) stays with them. Linux is the
+target: exits are watched through pidfds and memory is read from ``/proc``.
+On other POSIX systems :func:`open_pidfd` returns None (the launcher then
+polls) and :func:`scan_groups` finds nothing (memory limits are not enforced).
 
 Memory limits are enforced by sampling, not by the kernel: RLIMIT_AS is not
 set on the child. It limits each process's *virtual* address space rather
