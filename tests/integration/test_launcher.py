@@ -165,9 +165,9 @@ def test_a_stale_record_is_removed_when_the_attempt_starts(executor: LocalExecut
 
 def test_an_exit_status_reaped_elsewhere_is_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def reap_then_lose(pid: int) -> None:
-        os.waitpid(pid, 0)
+        os.waitpid(pid, 0)  # what a stray waitpid(-1) elsewhere would do
 
-    monkeypatch.setattr(process_module, "reap", reap_then_lose)
+    monkeypatch.setattr(process_module, "peek_status", reap_then_lose)
     ours, theirs = socket.socketpair()
     launcher = Launcher(theirs, Orphans.KILL, GRACE)  # in this process, so the patch applies
     thread = threading.Thread(target=launcher.run, daemon=True)
@@ -186,7 +186,7 @@ def test_an_exit_status_reaped_elsewhere_is_lost(tmp_path: Path, monkeypatch: py
         "codes": [0],
         "record": str(record),
         "timeout": 0,
-        "report_pid": False,
+        "memory_mb": 0,
     }
     ours.sendall(encode(request) + encode({"op": "close"}))
     decoder = Decoder()

@@ -12,6 +12,7 @@ import shlex
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -514,15 +515,23 @@ def test_a_dead_launcher_loses_its_attempts_and_the_next_submit_gets_a_new_one(
 ) -> None:
     fifo = spec.root / "ready"
     os.mkfifo(fifo)
-    attempt = spec(f"sleep 100 & echo $! >> pids.txt; echo ready > {fifo}; wait", memory_limit_mb=1000)
+    attempt_id = f"{uuid.uuid4().hex}#1"
+    env = {"FLOWYARD_ATTEMPT_ID": attempt_id, "FLOWYARD_OWNER": "me"}  # how its processes are found
+    command = f"sleep 100 & echo $! >> pids.txt; echo $$ >> pids.txt; echo ready > {fifo}; wait"
+    attempt = spec(command, attempt_id=attempt_id, env=env)
     executor.submit(attempt)
     wait_ready(fifo)
     first = executor._launcher.process
     first.kill()
     result = one(executor)
     assert (result.outcome, result.message) == (Outcome.LOST, "lost: the task launcher exited while it ran")
-    assert result.pid is not None
-    assert not alive_in_group(recorded_pids(attempt.workdir)[0], result.pid)
+    background, leader = recorded_pids(attempt.workdir)
+    deadline = time.monotonic() + 5  # SIGKILL was sent; dying takes a moment on a loaded machine
+    while (
+        alive_in_group(background, leader) or alive_in_group(leader, leader)
+    ) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not alive_in_group(background, leader) and not alive_in_group(leader, leader)
     executor.submit(spec("echo again", attempt_id="a2"))
     assert one(executor).outcome is Outcome.SUCCESS
     assert executor._launcher.process is not first

@@ -16,17 +16,21 @@ socketpair. For each attempt it
 2. watches the exit through a pidfd (polling every 10 ms without pidfds);
 3. once the main process has exited, SIGKILLs what is left of its process
    group while the leader is still an unreaped zombie (its pid, hence the
-   group id, cannot have been reused), reaps it, and judges the status against
-   the success codes and the reason it was being killed, if it was;
+   group id, cannot have been reused), and judges its status against the
+   success codes and the reason it was being killed, if it was;
 4. writes the exit record beside the log (:mod:`flowyard.executor.exits`),
-   then tells the executor.
+   then reaps the leader (so a zombie gone means a record written), waits
+   until no process of the group is left (SIGKILLing survivors, for at most
+   the grace) so that a retry never overlaps them, and tells the executor.
 
-Every signal to a live attempt comes from here, since only the reaper knows
-that the leader is still unreaped (and a later launcher running tasks as other
-users will be the only process allowed to signal them). The launcher also runs
-the timeouts (SIGTERM, SIGKILL after the grace), so they hold while the
-executor is gone; the memory watchdog, admission and results stay in the
-executor (:mod:`flowyard.executor.local`).
+Every signal to an attempt's processes comes from here, since only the reaper
+knows whether a leader is still unreaped (and a later launcher running tasks
+as other users will be the only process allowed to signal them). So the
+launcher also runs the timeouts (SIGTERM, SIGKILL after the grace) and the
+memory watchdog (the group's summed RSS, read from ``/proc`` every 100 ms,
+over the limit: SIGKILL at once), and both hold while the executor is gone.
+Admission, cancel decisions and results stay in the executor
+(:mod:`flowyard.executor.local`).
 
 When the executor goes away (its end of the socket closes, however it died),
 ``--orphans`` decides:
@@ -53,12 +57,11 @@ ASCII (so every str round-trips, lone surrogates included)::
 
     executor -> launcher
       {"op": "spawn", "id", "argv" (null for a noop), "env", "cwd", "log", "header",
-       "file" ([name, text] or null), "codes", "record", "timeout", "report_pid"}
+       "file" ([name, text] or null), "codes", "record", "timeout", "memory_mb"}
       {"op": "stop", "id", "outcome", "message", "now"}   SIGTERM, SIGKILL after the grace
                                                           (at once if "now"); unknown ids ignored
       {"op": "close"}
     launcher -> executor
-      {"op": "started", "id", "pid"}                       if the spawn asked for "report_pid"
       {"op": "ended", "id", "pid", "outcome", "exit_code", "message"}
 
 The launcher never blocks on its output (it queues what the executor has not
@@ -93,7 +96,8 @@ from flowyard.executor.exits import ExitRecord, remove_exit_record, write_exit_r
 
 log = logging.getLogger("flowyard.launcher")
 
-POLL_INTERVAL = 0.01  # seconds between exit checks of children without a pidfd
+POLL_INTERVAL = 0.01  # seconds between exit checks of children without a pidfd, or of a dying group
+MEMORY_CHECK_INTERVAL = 0.1  # seconds between /proc scans while any attempt has a memory limit
 RECEIVE_BYTES = 1 << 16
 FRAME = struct.Struct(">I")
 LOST_WITH_EXECUTOR = "lost: its executor exited while it ran"
@@ -223,6 +227,7 @@ class _Child:
     record: Path
     timeout_seconds: int
     deadline: float | None  # monotonic time of the timeout
+    memory_limit_mb: int
     reason: tuple[Outcome, str] | None = None  # why it is being killed
     term_sent: bool = False
     kill_at: float | None = None  # monotonic time to escalate SIGTERM to SIGKILL
@@ -250,19 +255,26 @@ class Launcher:
         self._by_pidfd: dict[int, _Child] = {}
         self._connected = True
         self._closing = False
+        # Reported once no process of their group is left (or a grace passed): pgid -> (report, give up at).
+        self._draining: dict[int, tuple[dict[str, Any], float]] = {}
+        self._next_memory_check = 0.0
+        self._polled = 0  # children without a pidfd, checked every POLL_INTERVAL
 
     def run(self) -> None:
-        while self._children or (self._connected and not self._closing):
+        while self._children or self._draining or (self._connected and not self._closing):
             for key, mask in self._selector.select(self._wait_time()):
                 if key.fileobj is self._sock:
                     if mask & selectors.EVENT_READ and self._connected:
                         self._read()
                 elif (child := self._by_pidfd.get(key.fd)) is not None:
                     self._finish(child)
-            for child in [c for c in self._children.values() if c.pidfd is None]:
-                if process.has_exited(child.pid):
-                    self._finish(child)
-            self._enforce_timeouts(time.monotonic())
+            if self._polled:
+                for child in [c for c in self._children.values() if c.pidfd is None]:
+                    if process.has_exited(child.pid):
+                        self._finish(child)
+            now = time.monotonic()
+            self._enforce_timeouts(now)
+            self._watch_groups(now)
             self._flush()
         if self._connected:  # closing: hand over the last reports, then go
             with contextlib.suppress(OSError):
@@ -309,47 +321,39 @@ class Launcher:
         if attempt_id in self._children:
             self._report_end(attempt_id, None, Outcome.FAILED, None, "could not start: already running")
             return
-        argv: Sequence[str] | None = request["argv"]
         popen = None
         try:
+            # Every field is read before anything starts: a malformed request fails like a bad command.
+            argv: Sequence[str] | None = request["argv"]
+            cwd, env, file = Path(request["cwd"]), request["env"], request["file"]
+            codes, timeout = frozenset(int(c) for c in request["codes"]), int(request["timeout"])
+            memory_mb = int(request["memory_mb"])
             remove_exit_record(record)
-            file = request["file"]
             log_fd = process.prepare(
-                log_path,
-                request["header"],
-                Path(request["cwd"]),
-                None if file is None else (file[0], file[1]),
+                log_path, request["header"], cwd, None if file is None else (file[0], file[1])
             )
             try:
                 if argv is not None:
-                    popen = process.spawn(argv, Path(request["cwd"]), request["env"], log_fd)
+                    popen = process.spawn(argv, cwd, env, log_fd)
             finally:
                 os.close(log_fd)  # the child has its own copies as stdout and stderr
         except Exception as error:  # whatever it is, it ends this attempt only
             reason = process.describe_error(error)
             process.log_start_failure(log_path, reason)
-            self._end(attempt_id, record, Outcome.FAILED, None, None, f"could not start: {reason}", None)
+            self._end(attempt_id, record, Outcome.FAILED, None, f"could not start: {reason}")
             return
         if popen is None:
-            self._end(attempt_id, record, Outcome.SUCCESS, None, None, "noop: nothing to run", None)
+            self._end(attempt_id, record, Outcome.SUCCESS, None, "noop: nothing to run")
             return
         pidfd = process.open_pidfd(popen.pid) if self._use_pidfds else None
-        timeout = int(request["timeout"])
-        child = _Child(
-            attempt_id,
-            popen,
-            pidfd,
-            frozenset(request["codes"]),
-            record,
-            timeout,
-            time.monotonic() + timeout if timeout else None,
-        )
+        deadline = time.monotonic() + timeout if timeout else None
+        child = _Child(attempt_id, popen, pidfd, codes, record, timeout, deadline, memory_mb)
         self._children[attempt_id] = child
         if pidfd is not None:
             self._by_pidfd[pidfd] = child
             self._selector.register(pidfd, selectors.EVENT_READ)
-        if request["report_pid"]:  # only on request: one message less per attempt otherwise
-            self._send({"op": "started", "id": attempt_id, "pid": popen.pid})
+        else:
+            self._polled += 1
 
     # -- children ----------------------------------------------------------------------------------
 
@@ -375,30 +379,50 @@ class Launcher:
                 process.signal_group(child.pid, signal.SIGKILL)
                 child.kill_at = None
 
+    def _watch_groups(self, now: float) -> None:
+        """Enforce memory limits when a check is due; report the groups that have drained."""
+        watched: dict[int, _Child] = {}
+        if now >= self._next_memory_check:
+            watched = {c.pid: c for c in self._children.values() if c.memory_limit_mb}
+            if watched:
+                self._next_memory_check = now + MEMORY_CHECK_INTERVAL
+        if not (watched or self._draining):
+            return
+        usage = process.scan_groups(watched.keys() | self._draining.keys())
+        for pgid, child in watched.items():
+            # Only this thread reaps, so every watched leader is still unreaped: the kill is safe.
+            used, limit_mb = usage[pgid].rss_bytes, child.memory_limit_mb
+            if used > limit_mb * process.MIB:
+                message = f"memory limit {limit_mb} MB exceeded ({used // process.MIB} MB)"
+                self._kill(child, Outcome.FAILED, message, now, at_once=True)
+        for pgid, (report, give_up_at) in list(self._draining.items()):
+            live = usage[pgid].live
+            if live and now < give_up_at:
+                process.signal_group(pgid, signal.SIGKILL)  # a member still exists: the pgid is still ours
+                continue
+            del self._draining[pgid]
+            if live:
+                report["message"] += f"; {live} process(es) of its group survived SIGKILL"
+            self._send(report)
+
     def _wait_time(self) -> float | None:
         now = time.monotonic()
-        due: list[float] = []
+        due: list[float] = [now + POLL_INTERVAL] if self._polled or self._draining else []
         for child in self._children.values():
-            if child.pidfd is None:
-                due.append(now + POLL_INTERVAL)
             if child.deadline is not None and child.reason is None:
                 due.append(child.deadline)
             if child.kill_at is not None:
                 due.append(child.kill_at)
+            if child.memory_limit_mb:
+                due.append(self._next_memory_check)
         return max(0.0, min(due) - now) if due else None
 
     def _finish(self, child: _Child) -> None:
-        """Clear the group of an exited child, reap it, record and report how it ended."""
+        """Clear the group of an exited child, record how it ended, reap it, report it."""
         pid = child.pid
         # The leader is a zombie until reaped, so its group id is still ours: clear leftovers first.
         process.signal_group(pid, signal.SIGKILL)
-        status = process.reap(pid)
-        child.popen.returncode = -1 if status is None else status  # reaped: Popen must not wait again
-        if child.pidfd is not None:
-            self._selector.unregister(child.pidfd)
-            del self._by_pidfd[child.pidfd]
-            os.close(child.pidfd)
-        del self._children[child.attempt_id]
+        status = process.peek_status(pid)
         number: int | None = None
         if status is None:
             outcome, exit_code, message = Outcome.LOST, None, "exit status lost: reaped outside the launcher"
@@ -407,9 +431,36 @@ class Launcher:
             outcome = Outcome.SUCCESS if succeeded else Outcome.FAILED
             number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
         outcome, message = child.reason or (outcome, message)
-        self._end(child.attempt_id, child.record, outcome, exit_code, number, message, pid)
+        # Recorded before the reap: once the zombie is gone, recovery can count on the record.
+        self._record(child.attempt_id, child.record, outcome, exit_code, number, message, pid)
+        reaped = process.reap(pid)
+        child.popen.returncode = -1 if reaped is None else reaped  # reaped: Popen must not wait again
+        if child.pidfd is not None:
+            self._selector.unregister(child.pidfd)
+            del self._by_pidfd[child.pidfd]
+            os.close(child.pidfd)
+        else:
+            self._polled -= 1
+        del self._children[child.attempt_id]
+        report = _ended(child.attempt_id, pid, outcome, exit_code, message)
+        if process.group_exists(pid):  # leftovers dying of the SIGKILL just sent
+            self._draining[pid] = (report, time.monotonic() + self._grace)
+        else:
+            self._send(report)
 
     def _end(
+        self,
+        attempt_id: str,
+        record: Path,
+        outcome: Outcome,
+        exit_code: int | None,
+        message: str,
+    ) -> None:
+        """Record and report an attempt that ran no process (a noop, or one that could not start)."""
+        self._record(attempt_id, record, outcome, exit_code, None, message, None)
+        self._send(_ended(attempt_id, None, outcome, exit_code, message))
+
+    def _record(
         self,
         attempt_id: str,
         record: Path,
@@ -426,21 +477,11 @@ class Launcher:
             )
         except OSError as error:  # the executor still hears of it; only a crash could lose it now
             log.warning("could not write the exit record of %s: %s", attempt_id, error)
-        self._report_end(attempt_id, pid, outcome, exit_code, message)
 
     def _report_end(
         self, attempt_id: str, pid: int | None, outcome: Outcome, exit_code: int | None, message: str
     ) -> None:
-        self._send(
-            {
-                "op": "ended",
-                "id": attempt_id,
-                "pid": pid,
-                "outcome": outcome.value,
-                "exit_code": exit_code,
-                "message": message,
-            }
-        )
+        self._send(_ended(attempt_id, pid, outcome, exit_code, message))
 
     # -- the executor's socket ---------------------------------------------------------------------
 
@@ -478,6 +519,19 @@ class Launcher:
             now = time.monotonic()
             for child in self._children.values():
                 self._kill(child, Outcome.LOST, LOST_WITH_EXECUTOR, now, at_once=True)
+
+
+def _ended(
+    attempt_id: str, pid: int | None, outcome: Outcome, exit_code: int | None, message: str
+) -> dict[str, Any]:
+    return {
+        "op": "ended",
+        "id": attempt_id,
+        "pid": pid,
+        "outcome": outcome.value,
+        "exit_code": exit_code,
+        "message": message,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> None:

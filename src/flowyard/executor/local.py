@@ -1,4 +1,4 @@
-"""LocalExecutor: attempts as processes on this machine, started by a launcher, watched by one reaper thread.
+"""LocalExecutor: attempts as processes on this machine, started and watched by a launcher process.
 
 The task processes are children of this executor's launcher
 (:mod:`flowyard.executor.launcher`), a small process started with the
@@ -6,27 +6,29 @@ executor, not of the executor itself: the launcher reaps them and writes each
 exit status beside the attempt's log before telling the executor, so an
 attempt that ends while the server is down (killed with -9, say) is settled
 with its real result at the restart instead of running again. ``submit``
-sends the launcher one request and returns; one reaper thread reads what the
-launcher reports, sleeping in epoll on its socket and a wake-up pipe until the
-next thing due (a memory check, a group being drained), so 200 running
-attempts cost one thread and no polling.
+sends the launcher one request and returns at once; one reaper thread reads
+what the launcher reports, sleeping in epoll on its socket and a wake-up pipe,
+so 200 running attempts cost one thread and no polling here.
 
 How an attempt ends, and who decides:
 
 * it exits: SUCCESS if the code is in ``success_codes``, else FAILED;
 * its timeout passes: the launcher sends SIGTERM to the group, SIGKILL after
   the grace; TIMEOUT whatever the process does meanwhile;
-* its group's summed RSS is over ``memory_limit_mb`` at a check (every 100 ms):
-  SIGKILL at once, since memory grows fast and a grace could take the host
-  down; FAILED with a memory message;
-* ``cancel``/``shutdown``: like a timeout, reported CANCELLED. A cancel wins
-  over a kill already under way, so ``cancel() is True`` means CANCELLED;
+* its group's summed RSS is over ``memory_limit_mb`` at one of the launcher's
+  checks (every 100 ms): SIGKILL at once, since memory grows fast and a grace
+  could take the host down; FAILED with a memory message;
+* ``cancel``/``shutdown``: the executor asks the launcher for a kill like a
+  timeout's, reported CANCELLED. A cancel wins over a kill already under way,
+  so ``cancel() is True`` means CANCELLED;
 * it cannot be started (its workdir cannot be made, a NUL byte in its command
   or environment, anything else): FAILED with the reason, which is also
   appended to its log as "Flowyard could not start this task: <reason>". Only
   that attempt is affected;
 * the launcher itself dies (someone killed it): the attempts it ran are LOST,
-  their groups are killed, and the next ``submit`` starts a new launcher.
+  their processes are killed where they can be found (by the
+  ``FLOWYARD_ATTEMPT_ID`` and ``FLOWYARD_OWNER`` in their environment), and the
+  next ``submit`` starts a new launcher.
 
 An attempt ends when its main process exits. Anything it left in its process
 group is then sent SIGKILL, and the result is held until those processes are
@@ -49,11 +51,10 @@ import logging
 import math
 import os
 import selectors
-import signal
 import threading
-import time
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -70,12 +71,10 @@ from flowyard.executor.base import (
 )
 from flowyard.executor.exits import exit_record_path
 from flowyard.executor.launcher import LauncherClient, Orphans
-from flowyard.executor.process import MIB, GroupUsage, signal_group
+from flowyard.executor.recovery import OWNER_VARIABLE, kill_orphans
 
 logger = logging.getLogger(__name__)
 
-MEMORY_CHECK_INTERVAL = 0.1  # seconds between /proc scans while any attempt has a memory limit
-POLL_INTERVAL = 0.01  # seconds between checks of a dying group
 CPU_EPSILON = 1e-9  # so 1.0 - 0.6 still admits 0.4
 LAUNCHER_DIED = "lost: the task launcher exited while it ran"
 
@@ -87,7 +86,6 @@ class _Attempt:
     spec: AttemptSpec
     started_at: datetime
     launcher: LauncherClient | None = None  # the one it was sent to
-    pid: int | None = None  # reported by the launcher when it started, if asked (memory limits)
     reason: tuple[Outcome, str] | None = None  # why the executor is killing it
 
     @property
@@ -130,9 +128,6 @@ class LocalExecutor:
         # Started now, so its interpreter is up before the first attempt comes.
         self._launcher = LauncherClient(orphans, kill_grace_seconds)
         self._launchers: list[LauncherClient] = [self._launcher]  # not given up yet, the current one last
-        # Reaper thread only: results held until the rest of their group is dead, by pgid, with a deadline.
-        self._draining: dict[int, tuple[AttemptResult, float]] = {}
-        self._next_memory_check = 0.0
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -257,7 +252,7 @@ class LocalExecutor:
             "codes": sorted(spec.success_codes),
             "record": os.fspath(exit_record_path(spec.log_path, spec.run_num)),
             "timeout": spec.timeout_seconds,
-            "report_pid": spec.memory_limit_mb > 0,  # the memory watchdog needs the group id
+            "memory_mb": spec.memory_limit_mb,
         }
 
     def _send_spawn_locked(self, attempt: _Attempt, request: dict[str, Any]) -> None:
@@ -279,12 +274,12 @@ class LocalExecutor:
 
     def _idle_locked(self) -> bool:
         """Shut down with nothing left to report: the reaper may stop."""
-        return self._closing and not (self._attempts or self._handed_over or self._draining)
+        return self._closing and not (self._attempts or self._handed_over)
 
     def _free_cpu_locked(self) -> float:
         return self._total_cpu - math.fsum(a.spec.cpu for a in self._attempts.values() if a.uses_cpu)
 
-    def _stop(self, attempt: _Attempt, outcome: Outcome, message: str, at_once: bool = False) -> None:
+    def _stop(self, attempt: _Attempt, outcome: Outcome, message: str) -> None:
         """Record why the attempt is being killed and ask its launcher to kill it; call with the lock held.
 
         The first reason is kept, except that a cancel replaces any. The launcher only signals a
@@ -301,7 +296,7 @@ class LocalExecutor:
                     "id": attempt.spec.attempt_id,
                     "outcome": outcome.value,
                     "message": message,
-                    "now": at_once,
+                    "now": False,  # SIGTERM first; the launcher escalates after the grace
                 }
             )
 
@@ -347,10 +342,12 @@ class LocalExecutor:
             raise
 
     def _reap_once(self) -> bool:
-        """One turn: wait, take the launchers' reports, check memory, deliver; False when idle and shut."""
+        """One turn: wait, take the launchers' reports, deliver; False when idle and shut down."""
         self._watch_launchers()
         received: list[tuple[LauncherClient, list[dict[str, Any]] | None]] = []
-        for key, _ in self._selector.select(self._wait_time()):
+        with self._lock:
+            wait = 0.0 if self._handed_over or self._idle_locked() else None
+        for key, _ in self._selector.select(wait):
             if key.fd == self._wake_r:
                 with contextlib.suppress(BlockingIOError):
                     while os.read(self._wake_r, 4096):
@@ -358,8 +355,6 @@ class LocalExecutor:
             else:
                 launcher: LauncherClient = key.data
                 received.append((launcher, launcher.receive()))
-        now = time.monotonic()
-        finished: list[AttemptResult] = []
         gone: list[LauncherClient] = []
         with self._lock:
             done, self._handed_over = self._handed_over, []
@@ -367,26 +362,19 @@ class LocalExecutor:
                 if messages is None:
                     gone.append(launcher)
                     self._launchers.remove(launcher)
-                    finished += self._lost_with_locked(launcher)
+                    done += self._lost_with_locked(launcher)
                     continue
                 for message in messages:
-                    result = self._on_message_locked(message)
-                    if result is not None:
-                        finished.append(result)
-            watched = self._memory_watch_list(now)
+                    attempt = self._attempts.pop(message["id"], None)
+                    if attempt is None:
+                        logger.error("the launcher reported unknown attempt %s", message["id"])
+                        continue
+                    outcome, code = Outcome(message["outcome"]), message["exit_code"]
+                    done.append(self._result(attempt, outcome, code, message["message"], message["pid"]))
         for launcher in gone:
             self._selector.unregister(launcher)
             self._watched.discard(launcher)
             launcher.discard()
-        for result in finished:
-            if result.pid is not None and process.group_exists(result.pid):
-                self._draining[result.pid] = (result, now + self._grace)
-            else:
-                done.append(result)
-        if watched or self._draining:
-            usage = process.scan_groups(watched.keys() | self._draining.keys())
-            self._enforce_memory(watched, usage)
-            done += self._drained(usage, now)
         self._deliver(done)
         with self._lock:
             return not self._idle_locked()
@@ -400,81 +388,23 @@ class LocalExecutor:
                 self._selector.register(launcher, selectors.EVENT_READ, launcher)
                 self._watched.add(launcher)
 
-    def _on_message_locked(self, message: dict[str, Any]) -> AttemptResult | None:
-        attempt = self._attempts.get(message["id"])
-        if attempt is None:
-            logger.error("the launcher reported unknown attempt %s", message["id"])
-            return None
-        if message["op"] == "started":
-            attempt.pid = message["pid"]
-            return None
-        del self._attempts[attempt.spec.attempt_id]
-        outcome = Outcome(message["outcome"])
-        return self._result(attempt, outcome, message["exit_code"], message["message"], message["pid"])
-
     def _lost_with_locked(self, launcher: LauncherClient) -> list[AttemptResult]:
-        """The launcher died: its attempts' exits cannot be known. Kill what may still run of them."""
+        """The launcher died: its attempts' exits cannot be known. Kill what still runs of them."""
         lost = [a for a in self._attempts.values() if a.launcher is launcher]
         if lost:
             logger.error("the task launcher exited with %d attempts running; they are lost", len(lost))
+        by_owner: dict[str, list[str]] = defaultdict(list)
+        for attempt in lost:
+            owner = attempt.spec.env.get(OWNER_VARIABLE)
+            if owner is not None:  # the pids died with the launcher; the environment tells them
+                by_owner[owner].append(attempt.spec.attempt_id)
+        for owner, attempt_ids in by_owner.items():
+            kill_orphans(attempt_ids, owner)
         results = []
         for attempt in lost:
-            if attempt.pid is not None:
-                # Reaped by init by now, so the pid could in principle be reused; a group of that
-                # id created in these few milliseconds is unlikely enough, and a surviving task
-                # beside its retry would be worse. (Only attempts with a memory limit report pids:
-                # the others are left to the owner's recovery, which finds them by environment.)
-                signal_group(attempt.pid, signal.SIGKILL)
             del self._attempts[attempt.spec.attempt_id]
-            results.append(self._result(attempt, Outcome.LOST, None, LAUNCHER_DIED, attempt.pid))
+            results.append(self._result(attempt, Outcome.LOST, None, LAUNCHER_DIED, None))
         return results
-
-    def _wait_time(self) -> float | None:
-        """Seconds until something is due, or None to sleep until a report or a wake-up."""
-        now = time.monotonic()
-        with self._lock:
-            if self._handed_over or self._idle_locked():
-                return 0.0
-            due: list[float] = [now + POLL_INTERVAL] if self._draining else []
-            if any(a.spec.memory_limit_mb and a.pid is not None for a in self._attempts.values()):
-                due.append(self._next_memory_check)
-        return max(0.0, min(due) - now) if due else None
-
-    def _memory_watch_list(self, now: float) -> dict[int, _Attempt]:
-        """Attempts to measure now, by process group id, when a check is due."""
-        if now < self._next_memory_check:
-            return {}
-        watched = {a.pid: a for a in self._attempts.values() if a.pid is not None and a.spec.memory_limit_mb}
-        if watched:
-            self._next_memory_check = now + MEMORY_CHECK_INTERVAL
-        return watched
-
-    def _enforce_memory(self, watched: dict[int, _Attempt], usage: dict[int, GroupUsage]) -> None:
-        # The /proc scan ran without the lock; the kill goes through the launcher, which ignores an
-        # attempt it has reaped meanwhile.
-        with self._lock:
-            for pgid, attempt in watched.items():
-                used, limit_mb = usage[pgid].rss_bytes, attempt.spec.memory_limit_mb
-                if used > limit_mb * MIB and attempt.spec.attempt_id in self._attempts:
-                    message = f"memory limit {limit_mb} MB exceeded ({used // MIB} MB)"
-                    self._stop(attempt, Outcome.FAILED, message, at_once=True)
-
-    def _drained(self, usage: dict[int, GroupUsage], now: float) -> list[AttemptResult]:
-        """Results whose group has no live process left (or that waited a grace period for it).
-
-        Holding them until then means a retry never overlaps with the previous attempt's
-        leftovers, which would otherwise still be writing into the shared log.
-        """
-        drained = []
-        for pgid, (result, give_up_at) in list(self._draining.items()):
-            live = usage[pgid].live
-            if live and now < give_up_at:
-                signal_group(pgid, signal.SIGKILL)  # a member still exists, so the pgid is still ours
-                continue
-            del self._draining[pgid]
-            note = f"; {live} process(es) of its group survived SIGKILL" if live else ""
-            drained.append(replace(result, message=result.message + note) if note else result)
-        return drained
 
     def _deliver(self, done: list[AttemptResult]) -> None:
         if not done:

@@ -194,6 +194,23 @@ def signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
+def peek_status(pid: int) -> int | None:
+    """An exited child's raw wait status, leaving it unreaped (a zombie); None if it is lost.
+
+    Whoever must know how the child ended before its pid is released (the launcher writes the
+    exit record first, so that recovery, seeing the zombie gone, finds the record) peeks, then reaps.
+    """
+    try:
+        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    except ChildProcessError:
+        return None
+    if info is None:  # only with WNOHANG, which is not asked for
+        return None
+    if info.si_code == os.CLD_EXITED:
+        return (info.si_status & 0xFF) << 8
+    return info.si_status | (0x80 if info.si_code == os.CLD_DUMPED else 0)  # killed by a signal
+
+
 def reap(pid: int) -> int | None:
     """Collect an exited child's raw wait status, or None if it is lost (reaped by someone else)."""
     try:
