@@ -60,7 +60,7 @@ def exit_record_path(log_path: Path, run_num: int) -> Path:
     return log_path.with_name(f"{log_path.name}.{run_num}{EXIT_SUFFIX}")
 
 
-def write_exit_record(path: Path, record: ExitRecord) -> None:
+def write_exit_record(path: str | Path, record: ExitRecord) -> None:
     """Write ``record`` atomically (temporary file, then rename); raises OSError when it cannot."""
     data = json.dumps(
         {
@@ -73,7 +73,8 @@ def write_exit_record(path: Path, record: ExitRecord) -> None:
             "ended_at": record.ended_at.isoformat(),
         }
     ).encode()
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    directory, name = os.path.split(path)
+    temporary = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
         view = memoryview(data)
@@ -108,7 +109,7 @@ def read_exit_record(path: Path, attempt_id: str) -> ExitRecord | None:
         return None
 
 
-def remove_exit_record(path: Path) -> None:
+def remove_exit_record(path: str | Path) -> None:
     """Remove a record left at ``path`` by an earlier use of the same name; a missing one is fine."""
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)

@@ -224,7 +224,7 @@ class _Child:
     popen: subprocess.Popen[bytes]
     pidfd: int | None
     success_codes: frozenset[int]
-    record: Path
+    record: str  # the exit record's path
     timeout_seconds: int
     deadline: float | None  # monotonic time of the timeout
     memory_limit_mb: int
@@ -259,6 +259,7 @@ class Launcher:
         self._draining: dict[int, tuple[dict[str, Any], float]] = {}
         self._next_memory_check = 0.0
         self._polled = 0  # children without a pidfd, checked every POLL_INTERVAL
+        self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)  # every task's stdin
 
     def run(self) -> None:
         while self._children or self._draining or (self._connected and not self._closing):
@@ -317,7 +318,7 @@ class Launcher:
 
     def _spawn(self, request: dict[str, Any]) -> None:
         attempt_id: str = request["id"]
-        record, log_path = Path(request["record"]), Path(request["log"])
+        record, log_path = str(request["record"]), str(request["log"])
         if attempt_id in self._children:
             self._report_end(attempt_id, None, Outcome.FAILED, None, "could not start: already running")
             return
@@ -325,7 +326,7 @@ class Launcher:
         try:
             # Every field is read before anything starts: a malformed request fails like a bad command.
             argv: Sequence[str] | None = request["argv"]
-            cwd, env, file = Path(request["cwd"]), request["env"], request["file"]
+            cwd, env, file = str(request["cwd"]), request["env"], request["file"]
             codes, timeout = frozenset(int(c) for c in request["codes"]), int(request["timeout"])
             memory_mb = int(request["memory_mb"])
             remove_exit_record(record)
@@ -334,12 +335,12 @@ class Launcher:
             )
             try:
                 if argv is not None:
-                    popen = process.spawn(argv, cwd, env, log_fd)
+                    popen = process.spawn(argv, cwd, env, log_fd, self._devnull)
             finally:
                 os.close(log_fd)  # the child has its own copies as stdout and stderr
         except Exception as error:  # whatever it is, it ends this attempt only
             reason = process.describe_error(error)
-            process.log_start_failure(log_path, reason)
+            process.log_start_failure(Path(log_path), reason)
             self._end(attempt_id, record, Outcome.FAILED, None, f"could not start: {reason}")
             return
         if popen is None:
@@ -451,7 +452,7 @@ class Launcher:
     def _end(
         self,
         attempt_id: str,
-        record: Path,
+        record: str,
         outcome: Outcome,
         exit_code: int | None,
         message: str,
@@ -463,7 +464,7 @@ class Launcher:
     def _record(
         self,
         attempt_id: str,
-        record: Path,
+        record: str,
         outcome: Outcome,
         exit_code: int | None,
         number: int | None,

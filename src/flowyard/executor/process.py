@@ -81,23 +81,35 @@ def argv_for(spec: AttemptSpec) -> list[str]:
     raise ValueError(f"no process for a {spec.kind} attempt")
 
 
-def prepare(log_path: Path, log_header: str, workdir: Path, task_file: tuple[str, str] | None) -> int:
+def prepare(
+    log_path: str | Path, log_header: str, workdir: str | Path, task_file: tuple[str, str] | None
+) -> int:
     """Append the header to the log, create the workdir (and the task file); return the log fd.
 
     The log comes first, so a workdir that cannot be made still leaves the
     header for the reason to follow. The fd is opened O_APPEND, so attempts
     sharing a log never overwrite each other and stdout/stderr written through
-    it keep their order. The caller owns (and must close) the fd.
+    it keep their order. The caller owns (and must close) the fd. Plain os
+    calls first, parents only when missing: this runs once per attempt.
     """
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
-    fd = os.open(log_path, flags, LOG_FILE_MODE)
+    try:
+        fd = os.open(log_path, flags, LOG_FILE_MODE)
+    except FileNotFoundError:  # the first attempt of the instance: its log directory is new
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)
+        fd = os.open(log_path, flags, LOG_FILE_MODE)
     try:
         write_all(fd, log_header.encode("utf-8"))
-        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            os.mkdir(workdir)
+        except FileExistsError:
+            pass  # a file in its place makes the spawn fail, with the reason
+        except FileNotFoundError:
+            os.makedirs(workdir, exist_ok=True)
         if task_file is not None:
             name, text = task_file
-            (workdir / name).write_text(text, encoding="utf-8")
+            with open(os.path.join(workdir, name), "w", encoding="utf-8") as handle:
+                handle.write(text)
     except BaseException:
         os.close(fd)
         raise
@@ -144,17 +156,20 @@ def describe_error(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-def spawn(argv: Sequence[str], cwd: Path, env: Mapping[str, str], log_fd: int) -> subprocess.Popen[bytes]:
+def spawn(
+    argv: Sequence[str], cwd: str | Path, env: Mapping[str, str], log_fd: int, stdin_fd: int | None = None
+) -> subprocess.Popen[bytes]:
     """Start a process as the leader of a new session and process group.
 
     stdout and stderr are the log fd itself: the kernel writes the output, no
-    Python thread copies it. No ``preexec_fn``, so CPython can use vfork.
+    Python thread copies it. stdin is ``stdin_fd`` (an open /dev/null saves an
+    open per spawn), else /dev/null. No ``preexec_fn``, so CPython can use vfork.
     """
     return subprocess.Popen(
         argv,
         cwd=cwd,
         env=env,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL if stdin_fd is None else stdin_fd,
         stdout=log_fd,
         stderr=subprocess.STDOUT,
         start_new_session=True,
