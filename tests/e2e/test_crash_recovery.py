@@ -1,4 +1,10 @@
-"""kill -9 the server while tasks run, start it again: every instance ends correctly, ticks go on."""
+"""kill -9 the server while tasks run, start it again: nothing runs twice, every instance ends right, ticks go on.
+
+Tasks outlive the killed server under its launcher, which records how each one
+ended beside its log: an attempt that ended during the downtime is settled with
+its real result at the restart; one still running then is killed and retried
+(or failed) as interrupted.
+"""
 
 from __future__ import annotations
 
@@ -82,8 +88,11 @@ def test_kill_minus_nine_then_restart(tmp_path: Path) -> None:
         creds = tmp_path / "credentials.json"
         with FlowyardClient.from_credentials(creds) as client:
             root = client.list_directories()[0]["key"]
+            # Its first attempt outlives the restart, so it is interrupted; the retry ends at once.
+            first = tmp_path / "retried-once"
+            command = f"if [ -e {first} ]; then echo finished; else touch {first}; sleep 60; fi"
             retried = client.import_flow(
-                flow("retried", "sleep 3; echo finished", retryLimit=1), flow_name="retried", dir_id=root
+                flow("retried", command, retryLimit=1), flow_name="retried", dir_id=root
             )
             doomed = client.import_flow(flow("doomed", "sleep 60"), flow_name="doomed", dir_id=root)
             ticking = client.import_flow(
@@ -131,6 +140,86 @@ def test_kill_minus_nine_then_restart(tmp_path: Path) -> None:
             trigger_times = [t["triggerTime"] for t in ticks]
             assert len(set(ids)) == len(ids) and len(set(trigger_times)) == len(trigger_times)
             client.disable_flow(ticking)
+        code, out = stop(restarted)
+        assert code == 0, out
+    finally:
+        for proc in (server, restarted):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for pid in processes_of("", tmp_path):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def many(name: str, commands: dict[str, str], **task: Any) -> dict[str, Any]:
+    run_mode = json.dumps({"taskMode": 1, "cpu": 0.1, "memory": 1, "maxParallel": 0, "keyType": 0})
+    return {
+        "name": name,
+        "cycle": "D",
+        "cron": "0 0 0 * * ? *",
+        "type": 0,
+        "tasks": [
+            {"name": n, "type": "COMMAND", "cmd": c, "runMode": run_mode, **task} for n, c in commands.items()
+        ],
+    }
+
+
+def test_tasks_that_end_while_the_server_is_down_run_once_with_their_real_results(tmp_path: Path) -> None:
+    marks = tmp_path / "marks"
+
+    def command(name: str, code: int) -> str:
+        return f"echo start {name} >> {marks}; sleep 2; echo end {name} >> {marks}; exit {code}"
+
+    # With retries left, an attempt settled as interrupted would run again; here each must run once.
+    passing = {f"p{n}": command(f"p{n}", 0) for n in range(10)}
+    mixed = {f"m{n}": command(f"m{n}", n % 2) for n in range(10)}  # the odd ones exit 1, no retries
+    port = free_port()
+    server = start_server(tmp_path, port)
+    restarted = None
+    try:
+        wait_healthy(server, port)
+        creds = tmp_path / "credentials.json"
+        with FlowyardClient.from_credentials(creds) as client:
+            root = client.list_directories()[0]["key"]
+            ids = [
+                client.import_flow(many("passing", passing, retryLimit=2), flow_name="passing", dir_id=root),
+                client.import_flow(many("mixed", mixed), flow_name="mixed", dir_id=root),
+            ]
+            now_ms = client.get_current_time()
+            instances = [client.trigger_flow(flow_id, now_ms) for flow_id in ids]
+
+            def started() -> bool:
+                return marks.exists() and marks.read_text().count("start") == 20
+
+            wait_for("20 tasks to start", started)
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=10)
+        wait_for("the tasks to end without the server", lambda: marks.read_text().count("end") == 20)
+        wait_for("their processes to be gone", lambda: processes_of("", tmp_path) == [])
+
+        restarted = start_server(tmp_path, port)
+        wait_healthy(restarted, port)
+        with FlowyardClient.from_credentials(creds) as client:
+            done = [
+                wait_for(
+                    "the instance to end",
+                    lambda i=i: (r := client.get_flow_instance(i))["status"] in FINAL and r,
+                )
+                for i in instances
+            ]
+            assert [d["statusDesc"] for d in done] == ["SUCCESS", "FAIL"]
+            statuses = {**task_status(client, instances[0]), **task_status(client, instances[1])}
+            expected = {name: "SUCCESS" for name in passing}
+            expected |= {name: ("FAIL" if int(name[1:]) % 2 else "SUCCESS") for name in mixed}
+            assert statuses == expected
+            for instance, names in ((instances[0], passing), (instances[1], mixed)):
+                for name in names:
+                    log = client.get_task_instance_log(task_instance(client, instance, name))
+                    assert log.count("run  num:\t") == 1, log  # one attempt each
+                    assert "ended while the server was not watching; from its exit record: exit code" in log
+        lines = marks.read_text().splitlines()
+        assert sorted(lines) == sorted([f"start {n}" for n in expected] + [f"end {n}" for n in expected])
         code, out = stop(restarted)
         assert code == 0, out
     finally:

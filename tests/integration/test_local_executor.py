@@ -12,6 +12,7 @@ import shlex
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+import flowyard.executor.launcher as launcher_module
 import flowyard.executor.process as process_module
 from flowyard.clock import FakeClock, SystemClock
 from flowyard.executor import (
@@ -180,26 +182,64 @@ def test_death_by_signal_is_a_failure_with_128_plus_n(executor: LocalExecutor, s
     )
 
 
-def test_status_reaped_elsewhere_is_lost(
-    executor: LocalExecutor, spec: Specs, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def reap_then_lose(pid: int) -> None:
-        os.waitpid(pid, 0)
-
-    monkeypatch.setattr(process_module, "reap", reap_then_lose)
-    executor.submit(spec("true"))
-    result = one(executor)
-    assert (result.outcome, result.exit_code) == (Outcome.LOST, None)
-    assert "lost" in result.message
-
-
 def test_an_attempt_that_cannot_start_fails_without_a_pid(executor: LocalExecutor, spec: Specs) -> None:
     blocker = spec.root / "not-a-dir"
     blocker.write_text("")
-    executor.submit(spec("true", workdir=blocker / "work"))
+    attempt = spec("true", workdir=blocker / "work")
+    executor.submit(attempt)
     result = one(executor)
     assert (result.outcome, result.pid, result.exit_code) == (Outcome.FAILED, None, None)
     assert result.message.startswith("could not start: ")
+    reason = result.message.removeprefix("could not start: ")
+    assert (
+        attempt.log_path.read_text() == f"{attempt.log_header}Flowyard could not start this task: {reason}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"command": "echo a\0b"}, "the command holds a NUL byte"),
+        ({"env": {"GREETING": "hel\0lo"}}, "environment variable GREETING holds a NUL byte"),
+        ({"env": {"A=B": "x"}}, "invalid environment variable name 'A=B'"),
+        ({"kind": TaskKind.PYTHON, "env": {"X": "\0"}}, "environment variable X holds a NUL byte"),
+    ],
+)
+def test_what_exec_refuses_fails_that_attempt_alone(
+    executor: LocalExecutor, spec: Specs, fields: dict[str, Any], reason: str
+) -> None:
+    before = spec("echo before", attempt_id="before", task_instance_id="ti-before")
+    fields = {"command": "echo hi", **fields}
+    bad = spec(fields.pop("command"), attempt_id="bad", task_instance_id="ti-bad", **fields)
+    after = spec("echo after", attempt_id="after", task_instance_id="ti-after")
+    for attempt in (before, bad, after):
+        executor.submit(attempt)
+    results = {r.attempt_id: r for r in collect(executor, 3)}
+    assert (results["bad"].outcome, results["bad"].pid) == (Outcome.FAILED, None)
+    assert results["bad"].message == f"could not start: {reason}"
+    assert bad.log_path.read_text() == f"{bad.log_header}Flowyard could not start this task: {reason}\n"
+    assert results["before"].outcome is results["after"].outcome is Outcome.SUCCESS
+    assert after.log_path.read_text() == after.log_header + "after\n"
+
+
+def test_any_error_while_launching_fails_that_attempt_alone(
+    executor: LocalExecutor, spec: Specs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = process_module.attempt_environment
+
+    def broken(base: dict[str, str], attempt: AttemptSpec) -> dict[str, str]:
+        if attempt.attempt_id == "bad":
+            raise RuntimeError("no environment today")
+        return real(base, attempt)
+
+    monkeypatch.setattr(process_module, "attempt_environment", broken)
+    bad = spec("true", attempt_id="bad", task_instance_id="ti-bad")
+    executor.submit(bad)
+    executor.submit(spec("true", attempt_id="good", task_instance_id="ti-good"))
+    results = {r.attempt_id: r for r in collect(executor, 2)}
+    assert results["bad"].message == "could not start: no environment today"
+    assert "Flowyard could not start this task: no environment today\n" in bad.log_path.read_text()
+    assert results["good"].outcome is Outcome.SUCCESS
 
 
 # -- log, environment, workdir ---------------------------------------------------------------------
@@ -257,17 +297,12 @@ def test_python_runs_with_this_interpreter_and_logs_a_traceback(executor: LocalE
     assert (attempt.workdir / "task.py").read_text() == code
 
 
-def test_noop_succeeds_without_spawning(
-    executor: LocalExecutor, spec: Specs, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def no_spawn(*args: object) -> None:
-        raise AssertionError("a noop must not spawn")
-
-    monkeypatch.setattr(process_module, "spawn", no_spawn)
+def test_noop_succeeds_without_spawning(executor: LocalExecutor, spec: Specs) -> None:
     attempt = spec("ignored", kind=TaskKind.NOOP, cpu=100.0)
     executor.submit(attempt)
     result = one(executor)
     assert (result.outcome, result.pid, result.exit_code) == (Outcome.SUCCESS, None, None)
+    assert result.message == "noop: nothing to run"
     assert attempt.log_path.read_text() == attempt.log_header
     assert executor.free_cpu() == 4.0
     assert executor.cancel(attempt.attempt_id) is False
@@ -462,8 +497,10 @@ def test_shutdown_without_kill_waits_for_running_attempts(
 def test_without_pidfds_exits_and_timeouts_are_found_by_polling(
     spec: Specs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(process_module, "open_pidfd", lambda pid: None)
+    command = launcher_module.launcher_command
+    monkeypatch.setattr(launcher_module, "launcher_command", lambda *args: [*command(*args), "--poll"])
     with LocalExecutor(SystemClock(), total_cpu=4.0, kill_grace_seconds=GRACE) as executor:
+        assert "--poll" in executor._launcher.process.args  # type: ignore[operator]
         executor.submit(spec("exit 0", attempt_id="ok"))
         executor.submit(spec("exit 3", attempt_id="bad"))
         executor.submit(
@@ -471,3 +508,30 @@ def test_without_pidfds_exits_and_timeouts_are_found_by_polling(
         )
         outcomes = {r.attempt_id: r.outcome for r in collect(executor, 3)}
     assert outcomes == {"ok": Outcome.SUCCESS, "bad": Outcome.FAILED, "slow": Outcome.TIMEOUT}
+
+
+def test_a_dead_launcher_loses_its_attempts_and_the_next_submit_gets_a_new_one(
+    executor: LocalExecutor, spec: Specs
+) -> None:
+    fifo = spec.root / "ready"
+    os.mkfifo(fifo)
+    attempt_id = f"{uuid.uuid4().hex}#1"
+    env = {"FLOWYARD_ATTEMPT_ID": attempt_id, "FLOWYARD_OWNER": "me"}  # how its processes are found
+    command = f"sleep 100 & echo $! >> pids.txt; echo $$ >> pids.txt; echo ready > {fifo}; wait"
+    attempt = spec(command, attempt_id=attempt_id, env=env)
+    executor.submit(attempt)
+    wait_ready(fifo)
+    first = executor._launcher.process
+    first.kill()
+    result = one(executor)
+    assert (result.outcome, result.message) == (Outcome.LOST, "lost: the task launcher exited while it ran")
+    background, leader = recorded_pids(attempt.workdir)
+    deadline = time.monotonic() + 5  # SIGKILL was sent; dying takes a moment on a loaded machine
+    while (
+        alive_in_group(background, leader) or alive_in_group(leader, leader)
+    ) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not alive_in_group(background, leader) and not alive_in_group(leader, leader)
+    executor.submit(spec("echo again", attempt_id="a2"))
+    assert one(executor).outcome is Outcome.SUCCESS
+    assert executor._launcher.process is not first

@@ -289,3 +289,52 @@ def test_the_worker_enforces_the_memory_limit(remote: Any) -> None:
     assert done["statusDesc"] == "FAIL"
     task = world.api.ok("GET", "taskInstances", "get", taskInstId=attempt_id.split("#")[0])
     assert "memory" in json.dumps(task).lower(), task
+
+
+def test_a_restarted_worker_reports_an_attempt_that_ended_before_it_died_with_its_real_result(
+    remote: Any, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from flowyard.executor.base import Outcome
+    from flowyard.executor.exits import ExitRecord, exit_record_path, write_exit_record
+    from flowyard.services.task_logs import log_file
+    from flowyard.store import instances as instance_store
+
+    world, broker, _ = remote
+    flow = simple_flow("a")
+    flow["tasks"][0].update(cmd="echo must-not-run-again", retryLimit=1)
+    instance_id = trigger(world, world.api.import_flow(flow, "ended-unreported"))
+    (attempt_id,) = broker.take()
+    sessions = make_session_factory(world.app.state.engine)
+    with transaction(sessions) as session:  # worker-b ran it; its launcher recorded the exit, then -9
+        assert attempt_store.claim(session, attempt_id, "worker-b", world.clock.now()) is not None
+        task = instance_store.get_task(session, attempt_id.rsplit("#", 1)[0])
+    assert task is not None
+    log_root = tmp_path / "worker-b" / "logs"
+    record = exit_record_path(log_file(log_root, task.flow_instance_id, task.id), 1)
+    record.parent.mkdir(parents=True)
+    ended_at = datetime.now(UTC)
+    write_exit_record(record, ExitRecord(attempt_id, Outcome.SUCCESS, 0, None, "exit code 0", 4242, ended_at))
+    restarted = WorkerRuntime(
+        sessions,
+        world.clock,
+        name="worker-b",
+        queues=("default",),
+        concurrency=1,
+        cpu=1,
+        work_root=tmp_path / "worker-b" / "work",
+        log_root=log_root,
+        heartbeat_seconds=3600,
+    )
+    restarted.start()
+    try:
+        world.app.state.scheduler.wake()
+        done = wait_final(world.api, instance_id)
+    finally:
+        restarted.stop()
+    assert done["statusDesc"] == "SUCCESS"
+    assert broker.take(timeout=0.5) == []  # no retry was published
+    with transaction(sessions, read_only=True) as session:
+        rows = session.execute(select(m.TaskAttempt.outcome, m.TaskAttempt.exit_code)).all()
+    assert rows == [("success", 0)]

@@ -171,7 +171,7 @@ def test_a_task_that_cannot_start_fails_alone_beside_other_flows(world: World) -
     bad_task = tasks_of(failed)["bad"]
     assert bad_task["status"] == "FAIL" and tasks_of(failed)["after"]["status"] == "SKIP"
     log = log_of(api, str(bad_task["taskInstId"]))
-    assert "Flowyard could not start this task" in log and "null" in log
+    assert "Flowyard could not start this task" in log and "nul" in log.lower()
     for instance_id in started[1:]:
         assert done[instance_id]["status"] == 1, done[instance_id]
         assert {t["status"] for t in tasks_of(done[instance_id]).values()} == {"SUCCESS"}

@@ -1,7 +1,10 @@
 """Executors: run one task attempt as one OS process and report how it ended.
 
 :mod:`flowyard.executor.base` holds the interface every executor implements;
-:class:`LocalExecutor` runs attempts as child processes of this server.
+:class:`LocalExecutor` runs attempts on this machine, as children of its task
+launcher (:mod:`flowyard.executor.launcher`), which records every exit beside
+the attempt's log (:mod:`flowyard.executor.exits`) so that a restarted owner
+settles what ended meanwhile (:mod:`flowyard.executor.recovery`).
 """
 
 from flowyard.executor.base import (

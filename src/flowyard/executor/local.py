@@ -1,21 +1,34 @@
-"""LocalExecutor: attempts as child processes of this server, watched by one reaper thread.
+"""LocalExecutor: attempts as processes on this machine, started and watched by a launcher process.
 
-``submit`` spawns the process in the caller's thread (about the cost of a bare
-``subprocess.Popen``) and returns. One reaper thread does the rest: it sleeps
-in epoll on a pidfd per attempt plus a wake-up pipe, until the next thing due
-(a timeout, a SIGKILL escalation, a memory check), so 200 running attempts
-cost one thread and no polling. Without pidfds it polls every 10 ms instead.
+The task processes are children of this executor's launcher
+(:mod:`flowyard.executor.launcher`), a small process started with the
+executor, not of the executor itself: the launcher reaps them and writes each
+exit status beside the attempt's log before telling the executor, so an
+attempt that ends while the server is down (killed with -9, say) is settled
+with its real result at the restart instead of running again. ``submit``
+sends the launcher one request and returns at once; one reaper thread reads
+what the launcher reports, sleeping in epoll on its socket and a wake-up pipe,
+so 200 running attempts cost one thread and no polling here.
 
 How an attempt ends, and who decides:
 
 * it exits: SUCCESS if the code is in ``success_codes``, else FAILED;
-* its timeout passes: SIGTERM to the group, SIGKILL after the grace; TIMEOUT
-  whatever the process does meanwhile;
-* its group's summed RSS is over ``memory_limit_mb`` at a check (every 100 ms):
-  SIGKILL at once, since memory grows fast and a grace could take the host
-  down; FAILED with a memory message;
-* ``cancel``/``shutdown``: like a timeout, reported CANCELLED. A cancel wins
-  over a kill already under way, so ``cancel() is True`` means CANCELLED.
+* its timeout passes: the launcher sends SIGTERM to the group, SIGKILL after
+  the grace; TIMEOUT whatever the process does meanwhile;
+* its group's summed RSS is over ``memory_limit_mb`` at one of the launcher's
+  checks (every 100 ms): SIGKILL at once, since memory grows fast and a grace
+  could take the host down; FAILED with a memory message;
+* ``cancel``/``shutdown``: the executor asks the launcher for a kill like a
+  timeout's, reported CANCELLED. A cancel wins over a kill already under way,
+  so ``cancel() is True`` means CANCELLED;
+* it cannot be started (its workdir cannot be made, a NUL byte in its command
+  or environment, anything else): FAILED with the reason, which is also
+  appended to its log as "Flowyard could not start this task: <reason>". Only
+  that attempt is affected;
+* the launcher itself dies (someone killed it): the attempts it ran are LOST,
+  their processes are killed where they can be found (by the
+  ``FLOWYARD_ATTEMPT_ID`` and ``FLOWYARD_OWNER`` in their environment), and the
+  next ``submit`` starts a new launcher.
 
 An attempt ends when its main process exits. Anything it left in its process
 group is then sent SIGKILL, and the result is held until those processes are
@@ -24,20 +37,26 @@ that could overlap a retry or write into the shared log. A process that moved
 to its own session escapes this, as it escapes the memory watchdog. Timers use
 the monotonic clock, since real processes run in real time; the injected clock
 only stamps ``started_at`` and ``ended_at``.
+
+``orphans`` says what the launcher does with running tasks when this executor
+dies without :meth:`LocalExecutor.shutdown`: ``FINISH`` (the embedded server)
+lets them run to their end and records their exits; ``KILL`` (a worker, whose
+attempts are retried elsewhere) kills them at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
-import signal
-import subprocess
+import selectors
 import threading
-import time
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flowyard.clock import Clock
 from flowyard.executor import process
@@ -50,13 +69,14 @@ from flowyard.executor.base import (
     Outcome,
     TaskKind,
 )
-from flowyard.executor.process import MIB, ExitWaiter, GroupUsage, signal_group
+from flowyard.executor.exits import exit_record_path
+from flowyard.executor.launcher import LauncherClient, Orphans
+from flowyard.executor.recovery import OWNER_VARIABLE, kill_orphans
 
 logger = logging.getLogger(__name__)
 
-MEMORY_CHECK_INTERVAL = 0.1  # seconds between /proc scans while any attempt has a memory limit
-POLL_INTERVAL = 0.01  # seconds between exit checks of a child without a pidfd, or of a dying group
 CPU_EPSILON = 1e-9  # so 1.0 - 0.6 still admits 0.4
+LAUNCHER_DIED = "lost: the task launcher exited while it ran"
 
 
 @dataclass(slots=True, eq=False)
@@ -65,12 +85,8 @@ class _Attempt:
 
     spec: AttemptSpec
     started_at: datetime
-    proc: subprocess.Popen[bytes] | None = None  # None while submit() is still spawning it
-    pidfd: int | None = None
-    deadline: float | None = None  # monotonic time of the timeout
+    launcher: LauncherClient | None = None  # the one it was sent to
     reason: tuple[Outcome, str] | None = None  # why the executor is killing it
-    term_sent: bool = False
-    kill_at: float | None = None  # monotonic time to escalate SIGTERM to SIGKILL
 
     @property
     def uses_cpu(self) -> bool:
@@ -94,26 +110,30 @@ class LocalExecutor:
         total_cpu: float | None = None,
         kill_grace_seconds: float = 5.0,
         on_result: Callable[[AttemptResult], None] | None = None,
-        on_spawn: Callable[[int], None] | None = None,
+        orphans: Orphans = Orphans.FINISH,
     ) -> None:
         self._clock = clock
-        self._on_spawn = on_spawn  # told each task's process group id (= its pid) when it starts
         self._total_cpu = float(total_cpu if total_cpu is not None else (os.cpu_count() or 1))
         self._grace = kill_grace_seconds
         self._on_result = on_result
+        self._orphans = orphans
         self._base_env = process.base_environment(os.environ)
         self._lock = threading.Lock()
         self._results_ready = threading.Condition(self._lock)
         self._attempts: dict[str, _Attempt] = {}
-        self._by_pidfd: dict[int, _Attempt] = {}
         self._handed_over: list[AttemptResult] = []  # results made outside the reaper, for it to deliver
         self._results: list[AttemptResult] = []
         self._closing = False
         self._released = False
-        # Reaper thread only: results held until the rest of their group is dead, by pgid, with a deadline.
-        self._draining: dict[int, tuple[AttemptResult, float]] = {}
-        self._next_memory_check = 0.0
-        self._waiter = ExitWaiter()
+        # Started now, so its interpreter is up before the first attempt comes.
+        self._launcher = LauncherClient(orphans, kill_grace_seconds)
+        self._launchers: list[LauncherClient] = [self._launcher]  # not given up yet, the current one last
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._wake_r, selectors.EVENT_READ)
+        self._watched: set[LauncherClient] = set()  # reaper thread only
         self._thread = threading.Thread(target=self._reap_loop, name="flowyard-reaper", daemon=True)
         self._thread.start()
 
@@ -139,36 +159,14 @@ class LocalExecutor:
                     raise ExecutorFullError(
                         f"attempt {spec.attempt_id} needs {spec.cpu:g} CPU, {free:g} free"
                     )
-            # Reserved before spawning outside the lock, so capacity and shutdown see it at once.
             self._attempts[spec.attempt_id] = attempt
-        try:
-            proc = process.start(spec, self._base_env)  # a noop too: its task instance gets a log
-        except (OSError, subprocess.SubprocessError) as exc:
-            self._hand_over(attempt, Outcome.FAILED, f"could not start: {exc}")
-            return
-        except BaseException:
-            with self._lock:
-                del self._attempts[spec.attempt_id]
-            raise
-        if proc is None:
-            self._hand_over(attempt, Outcome.SUCCESS, "noop: nothing to run")
-            return
-        if self._on_spawn is not None:
-            self._on_spawn(proc.pid)
-        pidfd = process.open_pidfd(proc.pid) if self._waiter.can_watch else None
-        with self._lock:
-            attempt.proc = proc
-            attempt.pidfd = pidfd
-            if spec.timeout_seconds:
-                attempt.deadline = time.monotonic() + spec.timeout_seconds
-            if pidfd is not None:
-                self._by_pidfd[pidfd] = attempt
-                self._waiter.watch(pidfd)
-            if attempt.reason is not None:  # cancelled or shut down while it was being spawned
-                outcome, message = attempt.reason
-                self._stop(attempt, outcome, message, time.monotonic())
-            if attempt.deadline is not None or spec.memory_limit_mb or pidfd is None or attempt.reason:
-                self._waiter.wake()  # the reaper's next wake-up time may have changed
+            try:
+                # Sent under the lock, so a cancel (it needs the lock) reaches the launcher after it.
+                self._send_spawn_locked(attempt, self._request(spec))
+            except Exception as error:  # whatever it is, it ends this attempt only
+                reason = process.describe_error(error)
+                process.log_start_failure(spec.log_path, reason, spec.log_header)
+                self._hand_over_locked(attempt, Outcome.FAILED, f"could not start: {reason}")
 
     def cancel(self, attempt_id: str) -> bool:
         """Kill a running attempt's group (SIGTERM, SIGKILL after the grace).
@@ -180,8 +178,7 @@ class LocalExecutor:
             attempt = self._attempts.get(attempt_id)
             if attempt is None or not attempt.uses_cpu:
                 return False
-            self._stop(attempt, Outcome.CANCELLED, "cancelled", time.monotonic())
-            self._waiter.wake()
+            self._stop(attempt, Outcome.CANCELLED, "cancelled")
         return True
 
     def results(self, timeout: float = 0.0) -> list[AttemptResult]:
@@ -208,7 +205,8 @@ class LocalExecutor:
         """Refuse new attempts, then kill (kill=True) or await the running ones; return when all are reported.
 
         Killed attempts get SIGTERM, then SIGKILL after the grace, and are reported CANCELLED. With
-        ``kill=False`` running attempts keep their timeouts and memory limits. Safe to call twice.
+        ``kill=False`` running attempts keep their timeouts and memory limits. The launcher is then
+        stopped. Safe to call twice.
         """
         if threading.current_thread() is self._thread:
             raise ExecutorError("shutdown() cannot be called from on_result")
@@ -217,61 +215,110 @@ class LocalExecutor:
                 return
             self._closing = True
             if kill:
-                now = time.monotonic()
                 for attempt in self._attempts.values():
                     if attempt.uses_cpu:
-                        self._stop(attempt, Outcome.CANCELLED, "cancelled: executor shut down", now)
-            self._waiter.wake()
+                        self._stop(attempt, Outcome.CANCELLED, "cancelled: executor shut down")
+            self._wake()
         self._thread.join()
+        launchers: list[LauncherClient] = []
         with self._lock:  # every wake() runs under the lock, so none can hit a closed (or reused) fd
-            if not self._released:
+            if not self._released:  # another thread's shutdown may have got here first
                 self._released = True
-                self._waiter.close()
+                launchers, self._launchers = self._launchers, []
+                self._selector.close()
+                os.close(self._wake_r)
+                os.close(self._wake_w)
+        for launcher in launchers:
+            launcher.close()
 
     # -- used by submit/cancel/shutdown, under the lock ----------------------------------------------
 
+    def _request(self, spec: AttemptSpec) -> dict[str, Any]:
+        """The launcher's spawn request for ``spec``; raises ValueError for what exec would refuse."""
+        argv: list[str] | None = None
+        env: dict[str, str] = {}
+        if spec.kind is not TaskKind.NOOP:
+            argv, env = process.argv_for(spec), process.attempt_environment(self._base_env, spec)
+            process.check_spawnable(argv, env)
+        return {
+            "op": "spawn",
+            "id": spec.attempt_id,
+            "argv": argv,
+            "env": env,
+            "cwd": os.fspath(spec.workdir),
+            "log": os.fspath(spec.log_path),
+            "header": spec.log_header,
+            "file": process.task_file(spec),
+            "codes": sorted(spec.success_codes),
+            "record": os.fspath(exit_record_path(spec.log_path, spec.run_num)),
+            "timeout": spec.timeout_seconds,
+            "memory_mb": spec.memory_limit_mb,
+        }
+
+    def _send_spawn_locked(self, attempt: _Attempt, request: dict[str, Any]) -> None:
+        """Send to the current launcher, starting a new one if it died (once)."""
+        for last_try in (False, True):
+            if self._launcher.dead:
+                self._launcher = LauncherClient(self._orphans, self._grace)
+                self._launchers.append(self._launcher)
+                self._wake()  # for the reaper to watch it
+            try:
+                self._launcher.send(request)
+            except OSError:
+                self._launcher.dead = True
+                if last_try:
+                    raise
+                continue
+            attempt.launcher = self._launcher
+            return
+
     def _idle_locked(self) -> bool:
         """Shut down with nothing left to report: the reaper may stop."""
-        return self._closing and not (self._attempts or self._handed_over or self._draining)
+        return self._closing and not (self._attempts or self._handed_over)
 
     def _free_cpu_locked(self) -> float:
         return self._total_cpu - math.fsum(a.spec.cpu for a in self._attempts.values() if a.uses_cpu)
 
-    def _stop(
-        self, attempt: _Attempt, outcome: Outcome, message: str, now: float, at_once: bool = False
-    ) -> None:
-        """Record why the attempt is being killed and signal its group; call with the lock held.
+    def _stop(self, attempt: _Attempt, outcome: Outcome, message: str) -> None:
+        """Record why the attempt is being killed and ask its launcher to kill it; call with the lock held.
 
-        The first reason is kept, except that a cancel replaces any. Safe only while the leader is
-        unreaped, which holds for anything in ``_attempts``: reaping removes it under the same lock.
+        The first reason is kept, except that a cancel replaces any. The launcher only signals a
+        group whose leader it has not reaped, and ignores an attempt that has already ended.
         """
         if attempt.reason is None or outcome is Outcome.CANCELLED:
             attempt.reason = (outcome, message)
-        if attempt.proc is None:
-            return  # still being spawned: submit() stops it once it has a pid
-        if at_once:
-            signal_group(attempt.proc.pid, signal.SIGKILL)
-            attempt.term_sent, attempt.kill_at = True, None
-        elif not attempt.term_sent:
-            signal_group(attempt.proc.pid, signal.SIGTERM)
-            attempt.term_sent, attempt.kill_at = True, now + self._grace
+        if attempt.launcher is None:
+            return
+        with contextlib.suppress(OSError):  # a dead launcher: the reaper reports the attempt lost
+            attempt.launcher.send(
+                {
+                    "op": "stop",
+                    "id": attempt.spec.attempt_id,
+                    "outcome": outcome.value,
+                    "message": message,
+                    "now": False,  # SIGTERM first; the launcher escalates after the grace
+                }
+            )
 
-    def _hand_over(self, attempt: _Attempt, outcome: Outcome, message: str) -> None:
-        """Queue the result of an attempt that has no process, for the reaper to deliver.
+    def _hand_over_locked(self, attempt: _Attempt, outcome: Outcome, message: str) -> None:
+        """Queue the result of an attempt that never reached a launcher, for the reaper to deliver.
 
         Delivering from the reaper keeps on_result on one thread, never the submitter's.
         """
-        with self._lock:
-            if attempt.reason is not None:  # cancelled while failing to start
-                outcome, message = attempt.reason
-            del self._attempts[attempt.spec.attempt_id]
-            self._handed_over.append(self._result(attempt, outcome, None, message, None))
-            self._waiter.wake()
+        del self._attempts[attempt.spec.attempt_id]
+        self._handed_over.append(self._result(attempt, outcome, None, message, None))
+        self._wake()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._wake_w, b"x")  # a full pipe already means "wake up"
 
     def _result(
         self, attempt: _Attempt, outcome: Outcome, exit_code: int | None, message: str, pid: int | None
     ) -> AttemptResult:
         spec = attempt.spec
+        if attempt.reason is not None:  # the executor's reason for killing it wins
+            outcome, message = attempt.reason
         return AttemptResult(
             attempt_id=spec.attempt_id,
             task_instance_id=spec.task_instance_id,
@@ -295,122 +342,69 @@ class LocalExecutor:
             raise
 
     def _reap_once(self) -> bool:
-        """One turn: wait, reap exits, enforce timeouts and memory, deliver. False when shut down and idle."""
-        exited_fds = self._waiter.wait(self._wait_time())
-        now = time.monotonic()
+        """One turn: wait, take the launchers' reports, deliver; False when idle and shut down."""
+        self._watch_launchers()
+        received: list[tuple[LauncherClient, list[dict[str, Any]] | None]] = []
+        with self._lock:
+            wait = 0.0 if self._handed_over or self._idle_locked() else None
+        for key, _ in self._selector.select(wait):
+            if key.fd == self._wake_r:
+                with contextlib.suppress(BlockingIOError):
+                    while os.read(self._wake_r, 4096):
+                        pass
+            else:
+                launcher: LauncherClient = key.data
+                received.append((launcher, launcher.receive()))
+        gone: list[LauncherClient] = []
         with self._lock:
             done, self._handed_over = self._handed_over, []
-            finished = [self._finish(self._by_pidfd[fd]) for fd in exited_fds]
-            finished += [
-                self._finish(attempt)
-                for attempt in list(self._attempts.values())
-                if attempt.proc is not None and attempt.pidfd is None and process.has_exited(attempt.proc.pid)
-            ]
-            self._enforce_timeouts(now)
-            watched = self._memory_watch_list(now)
-        for result in finished:
-            if result.pid is not None and process.group_exists(result.pid):
-                self._draining[result.pid] = (result, now + self._grace)
-            else:
-                done.append(result)
-        if watched or self._draining:
-            usage = process.scan_groups(watched.keys() | self._draining.keys())
-            self._enforce_memory(watched, usage)
-            done += self._drained(usage, now)
+            for launcher, messages in received:
+                if messages is None:
+                    gone.append(launcher)
+                    self._launchers.remove(launcher)
+                    done += self._lost_with_locked(launcher)
+                    continue
+                for message in messages:
+                    attempt = self._attempts.pop(message["id"], None)
+                    if attempt is None:
+                        logger.error("the launcher reported unknown attempt %s", message["id"])
+                        continue
+                    outcome, code = Outcome(message["outcome"]), message["exit_code"]
+                    done.append(self._result(attempt, outcome, code, message["message"], message["pid"]))
+        for launcher in gone:
+            self._selector.unregister(launcher)
+            self._watched.discard(launcher)
+            launcher.discard()
         self._deliver(done)
         with self._lock:
             return not self._idle_locked()
 
-    def _wait_time(self) -> float | None:
-        """Seconds until something is due, or None to sleep until an exit or a wake-up."""
-        now = time.monotonic()
+    def _watch_launchers(self) -> None:
+        """Watch every launcher not given up yet; a dead one then reads as closed at once."""
         with self._lock:
-            if self._handed_over or self._idle_locked():
-                return 0.0
-            due: list[float] = [now + POLL_INTERVAL] if self._draining else []
-            for attempt in self._attempts.values():
-                if attempt.proc is None:
-                    continue
-                if attempt.pidfd is None:
-                    due.append(now + POLL_INTERVAL)
-                if attempt.deadline is not None and attempt.reason is None:
-                    due.append(attempt.deadline)
-                if attempt.kill_at is not None:
-                    due.append(attempt.kill_at)
-                if attempt.spec.memory_limit_mb:
-                    due.append(self._next_memory_check)
-        return max(0.0, min(due) - now) if due else None
+            launchers = list(self._launchers)
+        for launcher in launchers:
+            if launcher not in self._watched:
+                self._selector.register(launcher, selectors.EVENT_READ, launcher)
+                self._watched.add(launcher)
 
-    def _finish(self, attempt: _Attempt) -> AttemptResult:
-        """Reap an exited attempt and build its result; under the lock, in the reaper thread."""
-        assert attempt.proc is not None
-        pid = attempt.proc.pid
-        # The leader is a zombie until reaped, so its group id is still ours: clear leftovers first.
-        signal_group(pid, signal.SIGKILL)
-        status = process.reap(pid)
-        attempt.proc.returncode = -1 if status is None else status  # reaped: Popen must not wait again
-        if attempt.pidfd is not None:
-            self._waiter.unwatch(attempt.pidfd)
-            del self._by_pidfd[attempt.pidfd]
-            os.close(attempt.pidfd)
-        del self._attempts[attempt.spec.attempt_id]
-        if status is None:
-            outcome, exit_code, message = Outcome.LOST, None, "exit status lost: reaped outside the executor"
-        else:
-            succeeded, exit_code, message = process.judge(status, attempt.spec.success_codes)
-            outcome = Outcome.SUCCESS if succeeded else Outcome.FAILED
-        outcome, message = attempt.reason or (outcome, message)
-        return self._result(attempt, outcome, exit_code, message, pid)
-
-    def _enforce_timeouts(self, now: float) -> None:
-        for attempt in self._attempts.values():
-            if attempt.proc is None:
-                continue
-            if attempt.deadline is not None and attempt.reason is None and now >= attempt.deadline:
-                message = f"killed after timeout of {attempt.spec.timeout_seconds} s"
-                self._stop(attempt, Outcome.TIMEOUT, message, now)
-            elif attempt.kill_at is not None and now >= attempt.kill_at:
-                signal_group(attempt.proc.pid, signal.SIGKILL)
-                attempt.kill_at = None
-
-    def _memory_watch_list(self, now: float) -> dict[int, _Attempt]:
-        """Attempts to measure now, by process group id, when a check is due."""
-        if now < self._next_memory_check:
-            return {}
-        watched = {
-            a.proc.pid: a for a in self._attempts.values() if a.proc is not None and a.spec.memory_limit_mb
-        }
-        if watched:
-            self._next_memory_check = now + MEMORY_CHECK_INTERVAL
-        return watched
-
-    def _enforce_memory(self, watched: dict[int, _Attempt], usage: dict[int, GroupUsage]) -> None:
-        # The /proc scan ran without the lock; only this thread reaps, so every watched leader is
-        # still unreaped when the kill below is sent.
-        with self._lock:
-            now = time.monotonic()
-            for pgid, attempt in watched.items():
-                used, limit_mb = usage[pgid].rss_bytes, attempt.spec.memory_limit_mb
-                if used > limit_mb * MIB:
-                    message = f"memory limit {limit_mb} MB exceeded ({used // MIB} MB)"
-                    self._stop(attempt, Outcome.FAILED, message, now, at_once=True)
-
-    def _drained(self, usage: dict[int, GroupUsage], now: float) -> list[AttemptResult]:
-        """Results whose group has no live process left (or that waited a grace period for it).
-
-        Holding them until then means a retry never overlaps with the previous attempt's
-        leftovers, which would otherwise still be writing into the shared log.
-        """
-        drained = []
-        for pgid, (result, give_up_at) in list(self._draining.items()):
-            live = usage[pgid].live
-            if live and now < give_up_at:
-                signal_group(pgid, signal.SIGKILL)  # a member still exists, so the pgid is still ours
-                continue
-            del self._draining[pgid]
-            note = f"; {live} process(es) of its group survived SIGKILL" if live else ""
-            drained.append(replace(result, message=result.message + note) if note else result)
-        return drained
+    def _lost_with_locked(self, launcher: LauncherClient) -> list[AttemptResult]:
+        """The launcher died: its attempts' exits cannot be known. Kill what still runs of them."""
+        lost = [a for a in self._attempts.values() if a.launcher is launcher]
+        if lost:
+            logger.error("the task launcher exited with %d attempts running; they are lost", len(lost))
+        by_owner: dict[str, list[str]] = defaultdict(list)
+        for attempt in lost:
+            owner = attempt.spec.env.get(OWNER_VARIABLE)
+            if owner is not None:  # the pids died with the launcher; the environment tells them
+                by_owner[owner].append(attempt.spec.attempt_id)
+        for owner, attempt_ids in by_owner.items():
+            kill_orphans(attempt_ids, owner)
+        results = []
+        for attempt in lost:
+            del self._attempts[attempt.spec.attempt_id]
+            results.append(self._result(attempt, Outcome.LOST, None, LAUNCHER_DIED, None))
+        return results
 
     def _deliver(self, done: list[AttemptResult]) -> None:
         if not done:

@@ -1,11 +1,12 @@
-"""One attempt's OS process: environment, log file, spawn, signals, reaping, waiting, memory.
+"""One attempt's OS process: environment, log file, spawn, signals, reaping, memory.
 
-These are the mechanisms :class:`~flowyard.executor.local.LocalExecutor` is
-built from; the policy (when to kill, what to report) stays there. Linux is
-the target: exits are watched through pidfds and memory is read from
-``/proc``. On other POSIX systems :func:`open_pidfd` returns None (the caller
-then polls) and :func:`scan_groups` finds nothing (memory limits are not
-enforced).
+These are the mechanisms the launcher (:mod:`flowyard.executor.launcher`:
+prepare, spawn, watch, reap, judge) and :class:`~flowyard.executor.local.LocalExecutor`
+(the command line and environment, memory, draining a group) are built from;
+the policy (when to kill, what to report) stays with them. Linux is the
+target: exits are watched through pidfds and memory is read from ``/proc``.
+On other POSIX systems :func:`open_pidfd` returns None (the launcher then
+polls) and :func:`scan_groups` finds nothing (memory limits are not enforced).
 
 Memory limits are enforced by sampling, not by the kernel: RLIMIT_AS is not
 set on the child. It limits each process's *virtual* address space rather
@@ -22,12 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import signal
 import subprocess
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from flowyard.executor.base import AttemptSpec, TaskKind
 
@@ -51,6 +52,7 @@ DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 PYTHON_TASK_FILE = "task.py"
 LOG_FILE_MODE = 0o644
 MIB = 1024 * 1024
+START_FAILURE_PREFIX = "Flowyard could not start this task: "
 
 
 def base_environment(source: Mapping[str, str]) -> dict[str, str]:
@@ -79,59 +81,100 @@ def argv_for(spec: AttemptSpec) -> list[str]:
     raise ValueError(f"no process for a {spec.kind} attempt")
 
 
-def prepare(spec: AttemptSpec) -> int:
-    """Create the workdir (and task.py), append the header to the log; return the log fd.
+def prepare(
+    log_path: str | Path, log_header: str, workdir: str | Path, task_file: tuple[str, str] | None
+) -> int:
+    """Append the header to the log, create the workdir (and the task file); return the log fd.
 
-    The fd is opened O_APPEND, so attempts sharing a log never overwrite each
-    other and stdout/stderr written through it keep their order. The caller
-    owns (and must close) the fd.
+    The log comes first, so a workdir that cannot be made still leaves the
+    header for the reason to follow. The fd is opened O_APPEND, so attempts
+    sharing a log never overwrite each other and stdout/stderr written through
+    it keep their order. The caller owns (and must close) the fd. Plain os
+    calls first, parents only when missing: this runs once per attempt.
     """
-    spec.workdir.mkdir(parents=True, exist_ok=True)
-    if spec.kind is TaskKind.PYTHON:
-        (spec.workdir / PYTHON_TASK_FILE).write_text(spec.command, encoding="utf-8")
-    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
-    fd = os.open(spec.log_path, flags, LOG_FILE_MODE)
     try:
-        data = memoryview(spec.log_header.encode("utf-8"))
-        while data:
-            data = data[os.write(fd, data) :]
+        fd = os.open(log_path, flags, LOG_FILE_MODE)
+    except FileNotFoundError:  # the first attempt of the instance: its log directory is new
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)
+        fd = os.open(log_path, flags, LOG_FILE_MODE)
+    try:
+        write_all(fd, log_header.encode("utf-8"))
+        try:
+            os.mkdir(workdir)
+        except FileExistsError:
+            pass  # a file in its place makes the spawn fail, with the reason
+        except FileNotFoundError:
+            os.makedirs(workdir, exist_ok=True)
+        if task_file is not None:
+            name, text = task_file
+            with open(os.path.join(workdir, name), "w", encoding="utf-8") as handle:
+                handle.write(text)
     except BaseException:
         os.close(fd)
         raise
     return fd
 
 
-def spawn(spec: AttemptSpec, env: Mapping[str, str], log_fd: int) -> subprocess.Popen[bytes]:
-    """Start the attempt as the leader of a new session and process group.
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def task_file(spec: AttemptSpec) -> tuple[str, str] | None:
+    """The file an attempt needs in its workdir before it starts: (name, text), or None."""
+    return (PYTHON_TASK_FILE, spec.command) if spec.kind is TaskKind.PYTHON else None
+
+
+def check_spawnable(argv: Sequence[str], env: Mapping[str, str]) -> None:
+    """Raise ValueError naming what cannot be passed to exec (a NUL byte, an "=" in a name).
+
+    exec(2) takes NUL-terminated strings, so Popen would refuse them anyway, as
+    "embedded null byte"; this says where the byte is.
+    """
+    for index, arg in enumerate(argv):
+        if "\0" in arg:
+            raise ValueError("the command holds a NUL byte" if index else "the program name holds a NUL byte")
+    for name, value in env.items():
+        if "\0" in name or "=" in name or not name:
+            raise ValueError(f"invalid environment variable name {name!r}")
+        if "\0" in value:
+            raise ValueError(f"environment variable {name} holds a NUL byte")
+
+
+def log_start_failure(log_path: Path, reason: str, header: str = "") -> None:
+    """Append ``header`` and the reason an attempt could not start to its log, if the log can be written."""
+    with contextlib.suppress(OSError, ValueError):
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("a", encoding="utf-8", errors="replace") as handle:
+            handle.write(f"{header}{START_FAILURE_PREFIX}{reason}\n")
+
+
+def describe_error(error: BaseException) -> str:
+    """An exception as a start failure's reason: its own words, or its class when it has none."""
+    return str(error) or type(error).__name__
+
+
+def spawn(
+    argv: Sequence[str], cwd: str | Path, env: Mapping[str, str], log_fd: int, stdin_fd: int | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a process as the leader of a new session and process group.
 
     stdout and stderr are the log fd itself: the kernel writes the output, no
-    Python thread copies it. No ``preexec_fn``, so CPython can use vfork.
+    Python thread copies it. stdin is ``stdin_fd`` (an open /dev/null saves an
+    open per spawn), else /dev/null. No ``preexec_fn``, so CPython can use vfork.
     """
     return subprocess.Popen(
-        argv_for(spec),
-        cwd=spec.workdir,
+        argv,
+        cwd=cwd,
         env=env,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL if stdin_fd is None else stdin_fd,
         stdout=log_fd,
         stderr=subprocess.STDOUT,
         start_new_session=True,
         close_fds=True,
     )
-
-
-def start(spec: AttemptSpec, base_env: Mapping[str, str]) -> subprocess.Popen[bytes] | None:
-    """Prepare and spawn the attempt; None for a noop, which is only prepared.
-
-    Raises OSError or SubprocessError when it cannot start; the header may then already be logged.
-    """
-    log_fd = prepare(spec)
-    try:
-        if spec.kind is TaskKind.NOOP:
-            return None
-        return spawn(spec, attempt_environment(base_env, spec), log_fd)
-    finally:
-        os.close(log_fd)  # the child has its own copies as stdout and stderr
 
 
 def open_pidfd(pid: int) -> int | None:
@@ -164,6 +207,23 @@ def signal_group(pgid: int, sig: signal.Signals) -> None:
     """
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def peek_status(pid: int) -> int | None:
+    """An exited child's raw wait status, leaving it unreaped (a zombie); None if it is lost.
+
+    Whoever must know how the child ended before its pid is released (the launcher writes the
+    exit record first, so that recovery, seeing the zombie gone, finds the record) peeks, then reaps.
+    """
+    try:
+        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    except ChildProcessError:
+        return None
+    if info is None:  # only with WNOHANG, which is not asked for
+        return None
+    if info.si_code == os.CLD_EXITED:
+        return (info.si_status & 0xFF) << 8
+    return info.si_status | (0x80 if info.si_code == os.CLD_DUMPED else 0)  # killed by a signal
 
 
 def reap(pid: int) -> int | None:
@@ -249,57 +309,6 @@ def scan_groups(pgids: Collection[int], proc_root: str = "/proc") -> dict[int, G
         if fields[0] not in (b"Z", b"X"):
             live[pgrp] += 1
     return {pgid: GroupUsage(rss[pgid], live[pgid]) for pgid in rss}
-
-
-class ExitWaiter:
-    """Sleeps until a watched pidfd becomes readable (its process exited), :meth:`wake`, or a timeout.
-
-    Watching and waking are safe from any thread while another one waits. Without epoll (non-Linux)
-    nothing can be watched and the caller must poll for exits.
-    """
-
-    def __init__(self) -> None:
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
-        self._epoll = select.epoll() if hasattr(select, "epoll") else None
-        if self._epoll is not None:
-            self._epoll.register(self._wake_r, select.EPOLLIN)
-
-    @property
-    def can_watch(self) -> bool:
-        return self._epoll is not None
-
-    def watch(self, pidfd: int) -> None:
-        assert self._epoll is not None
-        self._epoll.register(pidfd, select.EPOLLIN)
-
-    def unwatch(self, pidfd: int) -> None:
-        assert self._epoll is not None
-        self._epoll.unregister(pidfd)
-
-    def wake(self) -> None:
-        with contextlib.suppress(BlockingIOError):
-            os.write(self._wake_w, b"x")  # a full pipe already means "wake up"
-
-    def wait(self, timeout: float | None) -> list[int]:
-        """The readable pidfds; empty after a wake-up or the timeout (None = no timeout)."""
-        if self._epoll is not None:
-            fds = [fd for fd, _ in self._epoll.poll(-1 if timeout is None else timeout)]
-        else:
-            fds, _, _ = select.select([self._wake_r], [], [], timeout)
-        if self._wake_r in fds:
-            fds.remove(self._wake_r)
-            with contextlib.suppress(BlockingIOError):
-                while os.read(self._wake_r, 4096):
-                    pass
-        return fds
-
-    def close(self) -> None:
-        if self._epoll is not None:
-            self._epoll.close()
-        os.close(self._wake_r)
-        os.close(self._wake_w)
 
 
 def describe_codes(codes: Collection[int]) -> str:

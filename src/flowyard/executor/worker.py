@@ -9,7 +9,10 @@ back. A heartbeat thread renews the worker's running attempts, relays cancel
 requests and ships new log output to the database, so logs can be read from
 any machine while the task runs. A result that cannot be written (database
 down) is retried until it is, so a finished attempt is never reported lost
-while this worker lives.
+while this worker lives; one that ended just before the worker died (killed
+with -9, say) is reported from its exit record when the worker restarts under
+the same name (:meth:`WorkerRuntime.start`). The executor's launcher kills the
+worker's tasks if the worker dies, since their attempts run again elsewhere.
 """
 
 from __future__ import annotations
@@ -28,10 +31,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from flowyard.clock import Clock
 from flowyard.executor.base import AttemptResult, ExecutorFullError
 from flowyard.executor.codec import decode_spec
-from flowyard.executor.guard import Guard
+from flowyard.executor.exits import exit_record_path
+from flowyard.executor.launcher import Orphans
 from flowyard.executor.local import LocalExecutor
-from flowyard.executor.recovery import OWNER_VARIABLE, kill_orphans
+from flowyard.executor.recovery import OWNER_VARIABLE, recover_attempts
+from flowyard.services.task_logs import log_file
 from flowyard.store import attempts as attempt_store
+from flowyard.store import instances as instance_store
 from flowyard.store import logs as log_store
 from flowyard.store import workers as worker_store
 from flowyard.store.db import transaction
@@ -107,44 +113,62 @@ class WorkerRuntime:
         self._waiters: dict[str, _Waiter] = {}
         self._shippers: dict[str, _LogShipper] = {}
         self._ship_lock = threading.Lock()  # one take → commit → shipped sequence at a time
-        self._guard = Guard()  # kills this worker's tasks if the worker dies (kill -9 included)
-        self._executor = LocalExecutor(
-            clock, total_cpu=cpu, on_result=self._on_result, on_spawn=self._guard.add
-        )
+        # Its launcher kills this worker's tasks if the worker dies (kill -9 included): they are
+        # retried elsewhere once the worker is declared lost, and must not run beside the retries.
+        self._executor = LocalExecutor(clock, total_cpu=cpu, on_result=self._on_result, orphans=Orphans.KILL)
         self._stop = threading.Event()
         self._beat_thread = threading.Thread(target=self._beat_loop, name="flowyard-heartbeat", daemon=True)
 
     # --- lifecycle --------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Register, settle what a previous run under this name left running, start the heartbeat."""
+        """Register, settle what a previous run under this name left running, start the heartbeat.
+
+        An attempt that ended before the previous run could report it (killed with -9 just after
+        the task exited) left an exit record beside its log: it is reported with that real result.
+        The others were killed with that run (its launcher kills them) or are killed now: lost.
+        """
         now = self._clock.now()
         with transaction(self._sessions) as session:
             worker_store.register(
                 session, self.name, socket.gethostname(), os.getpid(), self._queues, self._concurrency, now
             )
-            left = [a.id for a in attempt_store.running_attempts(session, self.name)]
+            left = attempt_store.running_attempts(session, self.name)
+            tasks = {a.id: instance_store.get_task(session, a.task_instance_id) for a in left}
         if left:
-            kill_orphans(left, self.name)
+            paths = {
+                a.id: None
+                if (task := tasks[a.id]) is None
+                else exit_record_path(log_file(self._log_root, task.flow_instance_id, task.id), a.run_num)
+                for a in left
+            }
+            endings = recover_attempts(paths, self.name)
             with transaction(self._sessions) as session:
-                for attempt_id in left:
+                for attempt in left:
+                    ending = endings[attempt.id]
                     attempt_store.end(
                         session,
-                        attempt_id,
+                        attempt.id,
                         self.name,
-                        outcome="lost",
-                        exit_code=None,
-                        message=f"lost: worker {self.name} restarted while it ran",
-                        now=now,
+                        outcome="lost" if ending is None else ending.outcome.value,
+                        exit_code=None if ending is None else ending.exit_code,
+                        message=f"lost: worker {self.name} restarted while it ran"
+                        if ending is None
+                        else ending.message,
+                        now=now if ending is None else ending.ended_at,
                     )
                 notify(session, RESULTS)
-            log.warning("settled %d attempts a previous run of %s left running", len(left), self.name)
+            log.warning(
+                "settled %d attempts a previous run of %s left running (%d from their exit records)",
+                len(left),
+                self.name,
+                sum(ending is not None for ending in endings.values()),
+            )
         self._beat_thread.start()
 
     def stop(self) -> None:
-        """Kill what still runs (reported CANCELLED), then stop the guard and the heartbeat."""
+        """Kill what still runs (reported CANCELLED), stop the launcher, then the heartbeat."""
         self._executor.shutdown(kill=True)
-        self._guard.close()
         self._stop.set()
         self._beat_thread.join(self._interval + 5)
 
@@ -185,8 +209,6 @@ class WorkerRuntime:
         return result.outcome.value
 
     def _on_result(self, result: AttemptResult) -> None:
-        if result.pid is not None:
-            self._guard.remove(result.pid)
         with self._lock:
             waiter = self._waiters.get(result.attempt_id)
             self._lock.notify_all()

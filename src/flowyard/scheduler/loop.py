@@ -23,7 +23,8 @@ from flowyard.clock import Clock
 from flowyard.domain import planning
 from flowyard.executor.base import AttemptResult, Executor, ExecutorFullError, Outcome
 from flowyard.executor.codec import encode_spec
-from flowyard.executor.recovery import OWNER_VARIABLE, kill_orphans
+from flowyard.executor.exits import exit_record_path
+from flowyard.executor.recovery import OWNER_VARIABLE, recover_attempts
 from flowyard.scheduler.metrics import SchedulerMetrics
 from flowyard.services.attempts import AttemptRow, AttemptService, Launch
 from flowyard.services.background import Quiet
@@ -164,19 +165,51 @@ class Scheduler:
         return self._config.idle_wake
 
     def recover(self, now: datetime) -> int:
-        """Settle attempts that a previous run of this scheduler left RUNNING (it crashed).
+        """Settle attempts that a previous run of this scheduler left RUNNING (it crashed or stopped).
 
-        Their processes are killed; each attempt counts as LOST, so the task is
-        retried if it has retries left and fails otherwise, with the reason in
-        its log. Returns the number of attempts settled.
+        An attempt whose process ended meanwhile left an exit record beside its log: it is
+        recorded with that real result, as if the server had seen it end. One still running is
+        killed, and like one that left no trace it counts as LOST: the task is retried if it has
+        retries left and fails otherwise. Either way the log says what happened. Returns the
+        number of attempts settled.
         """
-        attempts = self.attempts.running(self._config.owner)
+        left = self.attempts.left_running(self._config.owner)
+        attempts = [attempt for attempt, _ in left]
         if not attempts:
             return 0
-        kill_orphans((a.id for a in attempts), self._config.owner)
+        paths = {a.id: None if log is None else exit_record_path(log, a.run_num) for a, log in left}
+        endings = recover_attempts(paths, self._config.owner)
+        finished = 0
         for attempt in attempts:
-            self._settle_lost(attempt, INTERRUPTED, now)
-        log.warning("recovered %d interrupted task attempts", len(attempts))
+            ending = endings.get(attempt.id)
+            if ending is None:
+                self._settle_lost(attempt, INTERRUPTED, now)
+                continue
+            finished += 1
+            note = f"attempt {attempt.run_num} ended while the server was not watching"
+            self.attempts.note_task(
+                attempt.task_instance_id,
+                f"\n[flowyard] {note}; from its exit record: {ending.message}\n",
+                now,
+            )
+            result = AttemptResult(
+                attempt_id=attempt.id,
+                task_instance_id=attempt.task_instance_id,
+                run_num=attempt.run_num,
+                outcome=ending.outcome,
+                exit_code=ending.exit_code,
+                message=ending.message,
+                started_at=attempt.started_at or now,
+                ended_at=ending.ended_at,
+                pid=ending.pid,
+            )
+            self.record_result(result, now)
+        log.warning(
+            "recovered %d task attempts left running: %d had ended, %d were interrupted",
+            len(attempts),
+            finished,
+            len(attempts) - finished,
+        )
         return len(attempts)
 
     # --- one pass ---------------------------------------------------------------------------------

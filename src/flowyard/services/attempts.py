@@ -258,6 +258,16 @@ class AttemptService:
         with transaction(self._sessions, read_only=True) as session:
             return attempt_store.running_attempts(session, owner)
 
+    def left_running(self, owner: str) -> list[tuple[AttemptRow, Path | None]]:
+        """Attempts ``owner`` left running (a crash), each with its task's log file (None: task gone)."""
+        with transaction(self._sessions, read_only=True) as session:
+            rows = attempt_store.running_attempts(session, owner)
+            tasks = {a.id: store.get_task(session, a.task_instance_id) for a in rows}
+        return [
+            (a, None if (task := tasks[a.id]) is None else self.log_path(task.flow_instance_id, task.id))
+            for a in rows
+        ]
+
     def heartbeat(self, now: datetime) -> None:
         with transaction(self._sessions) as session:
             attempt_store.heartbeat(session, self.owner, now)  # no cancels: they go direct
