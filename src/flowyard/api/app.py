@@ -21,7 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from flowyard.api import dataworks, directories, flows, instances
+from flowyard.api import console, console_api, dataworks, directories, flows, instances
+from flowyard.api import sessions as session_api
 from flowyard.api.context import ApiContext
 from flowyard.api.dispatch import Dispatcher
 from flowyard.api.envelope import failure, version_of
@@ -39,6 +40,7 @@ from flowyard.services.flows import FlowService
 from flowyard.services.identity import IdentityService
 from flowyard.services.jobs import JobRunner
 from flowyard.services.runs import RunService
+from flowyard.services.sessions import ConsoleSessionService
 from flowyard.settings import Settings
 from flowyard.store.db import make_engine, make_session_factory
 from flowyard.store.migrate import upgrade
@@ -69,7 +71,12 @@ PURGE_INTERVAL_SECONDS = 600.0
 
 
 def _lifespan(
-    engine: Engine, auth: AuthService, clock: Clock, scheduler: Scheduler | None, jobs: JobRunner
+    engine: Engine,
+    auth: AuthService,
+    clock: Clock,
+    scheduler: Scheduler | None,
+    jobs: JobRunner,
+    console_sessions: ConsoleSessionService,
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     """Housekeeping while the app runs: purge expired tokens and replay records, run DataWorks jobs
     (jobs a previous process left Running are failed first); dispose the engine."""
@@ -78,6 +85,7 @@ def _lifespan(
         while True:
             try:
                 await run_in_threadpool(auth.purge_expired, clock.now())
+                await run_in_threadpool(console_sessions.purge_expired, clock.now())
             except Exception:  # housekeeping must never take the server down
                 log.exception("purging expired tokens and nonces failed")
             await asyncio.sleep(PURGE_INTERVAL_SECONDS)
@@ -107,7 +115,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     sessions = make_session_factory(engine)
     zone = server_zone(settings.timezone)
     identity = IdentityService(sessions)
-    credentials = identity.bootstrap(settings, clock.now())
+    console_sessions = ConsoleSessionService(sessions, settings)
+    credentials = identity.bootstrap(settings, clock.now(), initial_password=console_sessions.new_password)
     auth = AuthService(sessions, settings)
     ctx = ApiContext(
         settings=settings,
@@ -118,6 +127,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         flows=FlowService(sessions),
         directories=DirectoryService(sessions),
         runs=RunService(sessions, zone, settings.log_dir, logs=task_logs(settings, sessions)),
+        console=console_sessions,
     )
     scheduler = make_scheduler(settings, sessions, ctx.runs, clock, zone) if settings.scheduler else None
     dispatcher = Dispatcher(ctx, OPERATIONS)
@@ -134,12 +144,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         *(Route(prefix + "/{resource}", dispatcher.endpoint, methods=["GET", "POST"]) for prefix in PREFIXES),
         Route("/openapi.json", openapi, methods=["GET"]),
         *ops_routes(sessions, clock, scheduler),
-        Route("/", dataworks_rpc, methods=["GET", "POST"]),
+        *session_api.routes(console_sessions, identity, settings, clock),
+        *console_api.routes(console_sessions, zone, clock),
+        *console.routes(console.Bundle(), dataworks_rpc),  # "/" is shared with the DataWorks RPC
     ]
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _http_error},
-        lifespan=_lifespan(engine, auth, clock, scheduler, jobs),
+        lifespan=_lifespan(engine, auth, clock, scheduler, jobs, console_sessions),
     )
     app.state.ctx = ctx
     app.state.credentials = credentials
