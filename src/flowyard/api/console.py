@@ -8,7 +8,9 @@
 - Every file is read once at start and kept with its gzip form; a client that accepts gzip
   gets the compressed bytes (``Vary: Accept-Encoding``).
 - A strict Content-Security-Policy: scripts, styles and connections only from this origin, no
-  inline script, no framing; plus nosniff and no referrer.
+  inline script, no framing; plus nosniff and no referrer. ``index.html`` carries a fresh nonce
+  per load (``<meta name="csp-nonce">``) that the CSP admits for ``<style>`` elements only:
+  CodeMirror writes its styles into one. Scripts never get a nonce.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import mimetypes
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +110,17 @@ def _respond(request: Request, item: StaticFile, cache: str) -> Response:
     return Response(item.body, media_type=item.media_type, headers=headers)
 
 
+NONCE_PLACEHOLDER = b"__CSP_NONCE__"
+
+
+def _index_response(item: StaticFile) -> Response:
+    nonce = secrets.token_urlsafe(16)
+    policy = CONTENT_SECURITY_POLICY.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
+    headers = {**SECURITY_HEADERS, "Content-Security-Policy": policy, "Cache-Control": NO_STORE}
+    body = item.body.replace(NONCE_PLACEHOLDER, nonce.encode())
+    return Response(body, media_type=item.media_type, headers=headers)
+
+
 def _not_found() -> Response:
     return Response(b"Not found", status_code=404, media_type="text/plain", headers=SECURITY_HEADERS)
 
@@ -117,7 +131,7 @@ def routes(bundle: Bundle, root_fallback: Endpoint) -> list[Route]:
     async def index(request: Request) -> Response:
         if bundle.index is None:
             return Response(_NOT_BUILT, media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
-        return _respond(request, bundle.index, NO_STORE)
+        return _index_response(bundle.index)
 
     async def root(request: Request) -> Response:
         names_action = "Action" in request.query_params or "x-acs-action" in request.headers

@@ -68,7 +68,8 @@ export function DesignerPage(props: Props) {
   if (!loaded.data) return <p>{t("common.loading")}</p>;
   return (
     <ReactFlowProvider>
-      <Designer {...props} loaded={loaded.data} reload={loaded.reload} />
+      {/* Remounted on every load, so saved tasks take their new ids from the server. */}
+      <Designer key={loaded.loads} {...props} loaded={loaded.data} reload={loaded.reload} />
     </ReactFlowProvider>
   );
 }
@@ -159,7 +160,7 @@ function Designer({ session, flowId, zone, loaded, reload }: Props & { loaded: L
   const layout = () => {
     setNodes((current) => autoLayout(current, edges));
     changed();
-    window.requestAnimationFrame(() => void fitView());
+    window.requestAnimationFrame(() => void fitView({ maxZoom: 1 }));
   };
 
   const save = async () => {
@@ -255,6 +256,7 @@ function Designer({ session, flowId, zone, loaded, reload }: Props & { loaded: L
             deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]}
             onlyRenderVisibleElements={nodes.length > 200}
             fitView
+            fitViewOptions={{ maxZoom: 1 }}
             minZoom={0.05}
             proOptions={{ hideAttribution: true }}
           >

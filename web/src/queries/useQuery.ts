@@ -4,6 +4,8 @@ export interface Query<T> {
   data: T | undefined;
   error: Error | null;
   loading: boolean;
+  /** How many loads have succeeded: a key that changes when fresh data arrives. */
+  loads: number;
   reload: () => void;
 }
 
@@ -12,6 +14,7 @@ export function useQuery<T>(load: () => Promise<T>, key: string): Query<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<Error | null>(null);
   const [loading, setLoading] = useState(true);
+  const [loads, setLoads] = useState(0);
   const [generation, setGeneration] = useState(0);
   useEffect(() => {
     let current = true;
@@ -20,6 +23,7 @@ export function useQuery<T>(load: () => Promise<T>, key: string): Query<T> {
       (value) => {
         if (!current) return;
         setData(value);
+        setLoads((n) => n + 1);
         setError(null);
         setLoading(false);
       },
@@ -35,5 +39,5 @@ export function useQuery<T>(load: () => Promise<T>, key: string): Query<T> {
     // eslint-disable-next-line react-hooks/exhaustive-deps -- ``key`` names what ``load`` reads
   }, [key, generation]);
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
-  return { data, error, loading, reload };
+  return { data, error, loading, loads, reload };
 }

@@ -14,6 +14,11 @@ interface Props {
   onChange: (value: string) => void;
 }
 
+// CodeMirror writes its styles into a <style> element: the CSP admits it with the page's nonce.
+function cspNonce(): string {
+  return document.querySelector<HTMLMetaElement>('meta[name="csp-nonce"]')?.content ?? "";
+}
+
 /** The task command with syntax highlighting (CodeMirror 6, shell or Python by task type). */
 export function CommandEditor({ value, language, readOnly, label, onChange }: Props) {
   const host = useRef<HTMLDivElement>(null);
@@ -28,6 +33,7 @@ export function CommandEditor({ value, language, readOnly, label, onChange }: Pr
       state: EditorState.create({
         doc: value,
         extensions: [
+          EditorView.cspNonce.of(cspNonce()),
           lineNumbers(),
           history(),
           keymap.of([...defaultKeymap, ...historyKeymap]),

@@ -1,0 +1,146 @@
+"""The Flows page and the designer in the browser, checked through the signed API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from flowyard.client import FlowyardClient
+from tests.e2e.console.conftest import EXAMPLES, Server, poll, screenshot, serious_violations, sign_in
+
+pytestmark = pytest.mark.e2e
+SEED = EXAMPLES / "enos" / "seed_001_export_flow_response.json"
+
+
+@pytest.fixture(scope="module")
+def client(server: Server) -> Iterator[FlowyardClient]:
+    with FlowyardClient.from_credentials(server.data_dir / "credentials.json") as signed:
+        yield signed
+
+
+def import_seed(client: FlowyardClient, name: str, **changes: Any) -> int:
+    definition = json.loads(SEED.read_text())["data"]
+    definition.update(changes)
+    root = client.list_directories()[0]["key"]
+    return client.import_flow(definition, flow_name=name, dir_id=root)
+
+
+def graph_of(client: FlowyardClient, flow_id: int) -> dict[str, Any]:
+    graph: dict[str, Any] = json.loads(client.get_flow(flow_id)["graph"])
+    return graph
+
+
+def drag(page: Any, source: Any, target: Any) -> None:
+    start = source.bounding_box()
+    end = target.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=8)
+    page.mouse.up()
+
+
+def test_flows_page_create_directory_and_import_the_seed(page: Any, server: Server) -> None:
+    sign_in(page, "admin", server.creds["password"])
+    page.get_by_role("button", name="New directory").click()
+    page.get_by_label("Directory name").fill("etl")
+    page.get_by_role("button", name="Create").click()
+    page.get_by_role("heading", name="Flows in etl").wait_for()
+    page.get_by_role("button", name="Import").click()
+    page.get_by_test_id("import-file").set_input_files(str(SEED))
+    page.get_by_test_id("import-name").fill("seed_flow")
+    page.get_by_role("dialog").get_by_role("button", name="Import").click()
+    page.get_by_text("Imported flow").wait_for()
+    row = page.locator("tr", has_text="seed_flow")
+    row.get_by_text("every day at 00:00").wait_for()
+    assert "Paused" in row.inner_text()
+    row.get_by_role("button", name="Enable").click()
+    row.get_by_text("Active").wait_for()
+    screenshot(page, "flows")
+    assert serious_violations(page) == []
+    assert page.console_errors == []
+
+
+def test_designer_add_connect_edit_drag(page: Any, server: Server, client: FlowyardClient) -> None:
+    flow_id = import_seed(client, "designer_flow")
+    sign_in(page, "admin", server.creds["password"])
+    page.goto(f"/ui/flows/{flow_id}")
+    page.locator(".react-flow__node", has_text="tass").wait_for()
+    page.get_by_role("button", name="Add task").click()
+    page.get_by_role("button", name="Add task").click()
+    first = page.locator('.react-flow__node[data-id="new_1"]')
+    second = page.locator('.react-flow__node[data-id="new_2"]')
+    second.wait_for()
+    page.get_by_role("button", name="Auto-layout").click()
+    drag(page, first.locator(".react-flow__handle.source"), second.locator(".react-flow__handle.target"))
+    page.locator('.react-flow__edge[data-id="new_1->new_2"]').wait_for()
+    first.click()
+    editor = page.locator(".cm-content")
+    editor.click()
+    page.keyboard.type("echo hello from the console")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_test_id("save-status").filter(has_text="Saved").wait_for()
+
+    exported = client.export_flow(flow_id)
+    commands = {task["name"]: task["cmd"] for task in exported["tasks"]}
+    assert commands["task_1"] == "echo hello from the console"
+    assert "task_2" in commands
+    assert {"sourceTaskName": "task_1", "targetTaskName": "task_2"}.items() <= exported["relations"][
+        0
+    ].items()
+
+    before = {t["taskName"]: (t["x"], t["y"]) for t in graph_of(client, flow_id)["tasks"]}
+    node = page.locator(".react-flow__node", has_text="tass")
+    node.wait_for()
+    box = node.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 140, box["y"] + 160, steps=10)
+    page.mouse.up()
+    page.get_by_text("Unsaved changes").wait_for()
+    page.get_by_role("button", name="Save").click()
+    page.get_by_test_id("save-status").filter(has_text="Saved").wait_for()
+    after = poll(lambda: {t["taskName"]: (t["x"], t["y"]) for t in graph_of(client, flow_id)["tasks"]})
+    assert after["tass"] != before["tass"]
+    assert after["task_1"] == before["task_1"]
+    screenshot(page, "designer")
+    assert serious_violations(page) == []
+    assert page.console_errors == []
+
+
+def test_invalid_cron_is_shown_on_its_field(page: Any, server: Server, client: FlowyardClient) -> None:
+    flow_id = import_seed(client, "cron_flow")
+    sign_in(page, "admin", server.creds["password"])
+    page.goto(f"/ui/flows/{flow_id}")
+    cron = page.get_by_label("Cron")
+    cron.wait_for()
+    page.get_by_test_id("fire-times").wait_for()
+    cron.fill("0 0 25 * * ? *")
+    field = page.locator(".field.invalid", has=page.locator("#flow-freq"))
+    field.get_by_role("alert").wait_for()
+    assert cron.get_attribute("aria-invalid") == "true"
+    screenshot(page, "designer-invalid-cron")
+
+
+def test_update_and_trigger_reaches_the_task_log(page: Any, server: Server, client: FlowyardClient) -> None:
+    definition = json.loads(SEED.read_text())["data"]
+    task = {**definition["tasks"][0], "cmd": "echo value=${p1}", "retryLimit": 0}
+    flow_id = import_seed(
+        client, "trigger_flow", type=0, parameters='[{"key":"p1","value":"default"}]', tasks=[task]
+    )
+    sign_in(page, "admin", server.creds["password"])
+    page.goto(f"/ui/flows/{flow_id}")
+    page.get_by_role("button", name="Trigger").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Update and trigger").check()
+    params = dialog.get_by_test_id("trigger-params")
+    assert params.input_value() == "p1=default"  # prefilled from the flow
+    params.fill("p1=override")
+    dialog.get_by_role("button", name="Trigger").click()
+    page.get_by_test_id("instance-status").filter(has_text="SUCCESS").wait_for(timeout=30_000)
+    page.get_by_role("button", name="tass").click()
+    page.get_by_test_id("task-log").filter(has_text="value=override").wait_for()
+    screenshot(page, "instance")
+    assert serious_violations(page) == []
