@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FlowDefinition, FlowGraph } from "../../api/types";
-import { autoLayout, needsLayout } from "./layout";
+import { autoLayout, layeredLayout, needsLayout } from "./layout";
 import { edgeOf, errorTarget, freshNodeId, newTask, saveBody, toCanvas, wouldCycle, type FlowFields } from "./model";
 
 const graph: FlowGraph = {
@@ -68,5 +68,8 @@ describe("designer model", () => {
     const x = Object.fromEntries(placed.map((n) => [n.id, n.position.x]));
     expect(x["f_9"]).toBeLessThan(x["t_101"] ?? 0);
     expect(x["t_101"]).toBeLessThan(x["t_102"] ?? 0);
+    const fast = Object.fromEntries(layeredLayout(nodes, edges).map((n) => [n.id, n.position]));
+    expect(fast["f_9"]?.x).toBeLessThan(fast["t_101"]?.x ?? 0);
+    expect(fast["t_101"]?.x).toBeLessThan(fast["t_102"]?.x ?? 0);
   });
 });
