@@ -16,7 +16,9 @@ from flowyard.api.app import create_app
 from flowyard.api.sessions import COOKIE_NAME
 from flowyard.clock import FakeClock
 from flowyard.settings import Settings
-from tests.integration.conftest import START, load_example
+from tests.integration.conftest import EXAMPLES, START, load_example
+
+EXAMPLES_FLOWSPEC = EXAMPLES.parent / "flowspec"
 
 V21 = "/batch-processing-service/v2.1"
 
@@ -235,3 +237,34 @@ def test_save_flow_creates_and_edits_tasks(client: TestClient, app_and_creds: An
     refused = enos(client, "POST", "flows", "save", who, json=body).json()
     assert refused["code"] == 62102
     assert "timeout" in refused["msg"]
+
+
+def dataworks(
+    client: TestClient, who: dict[str, Any], action: str, org: str | None = None, **params: str
+) -> Any:
+    return client.post(
+        f"/?Action={action}&Version=2024-05-18",
+        data=params,
+        headers={"x-csrf-token": who["csrfToken"], "x-flowyard-org": org or who["orgs"][0]["id"]},
+    )
+
+
+def test_dataworks_face_serves_the_console_within_its_rights(client: TestClient, app_and_creds: Any) -> None:
+    creds = app_and_creds[1]
+    who = sign_in(client, "admin", creds["password"]).json()
+    spec = (EXAMPLES_FLOWSPEC / "importworkflowdefinition_api_example.json").read_text()
+    job = dataworks(client, who, "ImportWorkflowDefinition", Spec=spec).json()["AsyncJob"]
+    assert job["Status"] == "Running"
+    status = dataworks(client, who, "GetJobStatus", JobId=job["Id"])
+    assert status.status_code == 200
+    assert status.json()["JobStatus"]["JobId"] == job["Id"]
+    # Only the console's three actions; another organisation is refused.
+    assert dataworks(client, who, "ListWorkflowDefinitions").status_code == 403
+    assert dataworks(client, who, "GetJobStatus", org="o-other", JobId=job["Id"]).status_code == 403
+    # Without the CSRF token nothing happens.
+    refused = client.post(
+        "/?Action=ImportWorkflowDefinition&Version=2024-05-18",
+        data={"Spec": spec},
+        headers={"x-flowyard-org": who["orgs"][0]["id"]},
+    )
+    assert refused.status_code in (401, 403)

@@ -133,7 +133,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     dispatcher = Dispatcher(ctx, OPERATIONS)
     workflow_specs = WorkflowSpecService(sessions)
     jobs = JobRunner(workflow_specs, workflow_specs.org_id_of, clock.now)
-    dataworks_rpc = dataworks.endpoint(workflow_specs, jobs, clock, auth=settings.auth)
+    console_access = session_api.ConsoleAccess(console_sessions, ctx.flows.view)
+    dataworks_rpc = dataworks.endpoint(
+        workflow_specs, jobs, clock, auth=settings.auth, console=console_access
+    )
     document = openapi_document(OPERATIONS)
 
     async def openapi(_: Request) -> Response:

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,12 +31,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from flowyard.clock import Clock
+from flowyard.domain.permissions import Caller
 from flowyard.errors import AuthError, FlowyardError, InvalidParameterError, NoPrivilegeError
 from flowyard.services.identity import IdentityService
 from flowyard.services.sessions import ConsoleSessionService, SignedIn, ThrottledError
 from flowyard.settings import Settings
 
-__all__ = ["COOKIE_NAME", "CSRF_HEADER", "CsrfError", "authenticate_session", "is_console_request", "routes"]
+__all__ = [
+    "COOKIE_NAME",
+    "CSRF_HEADER",
+    "ConsoleAccess",
+    "CsrfError",
+    "NotSignedInError",
+    "authenticate_session",
+    "check_csrf",
+    "is_console_request",
+    "routes",
+]
 
 COOKIE_NAME = "flowyard_session"
 CSRF_HEADER = "x-csrf-token"
@@ -52,6 +64,15 @@ class NotSignedInError(AuthError):
     default_message = "Not signed in, or the session has expired"
 
 
+@dataclass(frozen=True, slots=True)
+class ConsoleAccess:
+    """What the DataWorks face needs to serve a signed-in browser: its sessions, and the EnOS
+    read check of a flow (so FlowSpec export shows only what Get Flow would)."""
+
+    sessions: ConsoleSessionService
+    check_read: Callable[[Caller, int], object]
+
+
 def is_console_request(request: Request) -> bool:
     """A browser call: a session cookie and no apim signature (a signed request stays signed)."""
     return COOKIE_NAME in request.cookies and "apim-accesstoken" not in request.headers
@@ -63,14 +84,14 @@ async def authenticate_session(
     signed = await run_in_threadpool(console.resolve, request.cookies.get(COOKIE_NAME, ""), clock.now())
     if signed is None:
         raise NotSignedInError()
-    _check_csrf(request, signed)
+    check_csrf(request, signed)
     user_id = query.get("userId", "")
     if user_id and user_id != signed.user.id:
         raise NoPrivilegeError("User has no privilege. The session belongs to another user.")
     return signed
 
 
-def _check_csrf(request: Request, signed: SignedIn) -> None:
+def check_csrf(request: Request, signed: SignedIn) -> None:
     sent = request.headers.get(CSRF_HEADER, "")
     if not sent or not hmac.compare_digest(sent.encode(), signed.csrf_token.encode()):
         raise CsrfError()
@@ -119,7 +140,7 @@ def routes(
         # DELETE: signing out changes state, so it needs the CSRF token too.
         if signed is not None:
             try:
-                _check_csrf(request, signed)
+                check_csrf(request, signed)
             except CsrfError as error:
                 return _error(error, 403)
             await run_in_threadpool(console.sign_out, token)

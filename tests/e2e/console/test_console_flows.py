@@ -63,6 +63,29 @@ def test_flows_page_create_directory_and_import_the_seed(page: Any, server: Serv
     assert page.console_errors == []
 
 
+def test_import_a_flowspec_example_and_export_it(page: Any, server: Server, client: FlowyardClient) -> None:
+    sign_in(page, "admin", server.creds["password"])
+    page.get_by_role("button", name="Import").click()
+    example = EXAMPLES / "flowspec" / "importworkflowdefinition_api_example.json"
+    page.get_by_test_id("import-file").set_input_files(str(example))
+    page.get_by_role("dialog").get_by_role("button", name="Import").click()
+    page.get_by_text("DataWorks import job").filter(has_text="Success").wait_for(timeout=30_000)
+    names = {flow["flowName"] for flow in client.search_flows("")}
+    assert names  # the FlowSpec workflow is now an EnOS flow as well
+    row = page.locator("tbody tr").first
+    row.wait_for()
+    with page.expect_download() as download:
+        row.get_by_role("button", name="FlowSpec").click()
+    assert '"kind"' in download.value.path().read_text()
+    # A layout Flowyard cannot import: the job fails and its error is shown.
+    page.get_by_role("button", name="Import").click()
+    page.get_by_test_id("import-file").set_input_files(str(EXAMPLES / "flowspec" / "simple.yaml"))
+    page.get_by_role("dialog").get_by_role("button", name="Import").click()
+    page.get_by_test_id("import-job").filter(has_text="Fail").wait_for(timeout=30_000)
+    page.get_by_role("dialog").get_by_role("alert").filter(has_text="no named workflow").wait_for()
+    screenshot(page, "import-flowspec-error")
+
+
 def test_designer_add_connect_edit_drag(page: Any, server: Server, client: FlowyardClient) -> None:
     flow_id = import_seed(client, "designer_flow")
     sign_in(page, "admin", server.creds["password"])

@@ -99,18 +99,19 @@ export async function signOut(csrf: string): Promise<void> {
   await sessionRequest("DELETE", undefined, csrf);
 }
 
-/** The DataWorks FlowSpec face (ImportWorkflowDefinition, GetJobStatus) through the console. */
-export async function consoleRpc<T>(session: Session, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`/ui/api/${path}?orgId=${encodeURIComponent(session.orgId)}`, {
-    method: body === undefined ? "GET" : "POST",
+/** The DataWorks FlowSpec face (RPC at "/") with the session, for the console's FlowSpec import and export. */
+export async function dataWorks<T>(session: Session, action: string, params: Record<string, string>): Promise<T> {
+  const response = await fetch(`/?Action=${encodeURIComponent(action)}&Version=2024-05-18`, {
+    method: "POST",
     credentials: "same-origin",
     headers: {
       "X-CSRF-Token": session.who.csrfToken,
-      ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+      "X-Flowyard-Org": session.orgId,
+      "Content-Type": "application/x-www-form-urlencoded",
     },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
+    body: new URLSearchParams(params).toString(),
   });
-  const document = (await response.json()) as T & { code?: number; msg?: string };
-  if (!response.ok) throw new ApiError(document.code ?? response.status, document.msg ?? "");
+  const document = (await response.json()) as T & { Code?: string; Message?: string };
+  if (!response.ok || document.Code) throw new ApiError(response.status, document.Message ?? String(response.status));
   return document;
 }

@@ -6,6 +6,7 @@ import { FlowRow } from "../components/FlowList/FlowRow";
 import { ImportDialog } from "../components/FlowList/ImportDialog";
 import { useI18n } from "../i18n";
 import { createDirectory, deleteFlow, exportFlow, findDirectory, listDirectories } from "../queries/flows";
+import { exportFlowSpec } from "../queries/flowspec";
 import { useQuery } from "../queries/useQuery";
 import { navigate } from "../router";
 
@@ -56,9 +57,18 @@ export function FlowsPage({ session, dir, zone }: Props) {
     }
   };
 
-  const onExport = async (detail: FlowDetail) => {
-    const definition = await exportFlow(session, detail.flowId);
-    download(`${detail.flowName}.json`, JSON.stringify(definition, null, 2));
+  const onExport = async (detail: FlowDetail, format: "enos" | "flowspec") => {
+    setError(null);
+    try {
+      if (format === "flowspec") {
+        download(`${detail.flowName}.flowspec.json`, await exportFlowSpec(session, detail.flowId));
+      } else {
+        const definition = await exportFlow(session, detail.flowId);
+        download(`${detail.flowName}.json`, JSON.stringify(definition, null, 2));
+      }
+    } catch (caught) {
+      setError(caught instanceof Error ? caught.message : String(caught));
+    }
   };
 
   const onDelete = async (detail: FlowDetail) => {
@@ -152,9 +162,9 @@ export function FlowsPage({ session, dir, zone }: Props) {
           session={session}
           dirId={current.key}
           onClose={() => setImporting(false)}
-          onDone={(flowId) => {
+          onDone={(done) => {
             setImporting(false);
-            setMessage(t("flows.importDone", { id: flowId }));
+            setMessage(done);
             tree.reload();
           }}
         />

@@ -12,7 +12,7 @@ interface Props {
   session: Session;
   flowId: number;
   zone: string;
-  onExport: (detail: FlowDetail) => void;
+  onExport: (detail: FlowDetail, format: "enos" | "flowspec") => void;
   onDelete: (detail: FlowDetail) => void;
 }
 
@@ -95,8 +95,11 @@ export function FlowRow({ session, flowId, zone, onExport, onDelete }: Props) {
             {detail.active === 1 ? t("flows.disable") : t("flows.enable")}
           </button>
         )}
-        <button type="button" onClick={() => onExport(detail)}>
+        <button type="button" onClick={() => onExport(detail, "enos")}>
           {t("flows.export")}
+        </button>
+        <button type="button" onClick={() => onExport(detail, "flowspec")}>
+          {t("flows.exportFlowSpec")}
         </button>
         {editable && (
           <button type="button" className="danger" onClick={() => onDelete(detail)}>

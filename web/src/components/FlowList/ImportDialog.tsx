@@ -2,11 +2,12 @@ import { useState, type FormEvent } from "react";
 import type { Session } from "../../api/client";
 import { useI18n } from "../../i18n";
 import { importFlow } from "../../queries/flows";
+import { isFlowSpec, jobStatus, submitFlowSpec, type JobStatus } from "../../queries/flowspec";
 
 interface Props {
   session: Session;
   dirId: string;
-  onDone: (flowId: number) => void;
+  onDone: (message: string) => void;
   onClose: () => void;
 }
 
@@ -18,22 +19,51 @@ export function definitionOf(text: string): Record<string, unknown> {
   return parsed;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => window.setTimeout(resolve, ms));
+
+/**
+ * Import Flow for an EnOS FlowDefinition (into the selected directory); a FlowSpec document goes
+ * to DataWorks' ImportWorkflowDefinition, whose job is polled with its progress and error shown.
+ */
 export function ImportDialog({ session, dirId, onDone, onClose }: Props) {
   const { t } = useI18n();
   const [file, setFile] = useState<File | null>(null);
   const [name, setName] = useState("");
   const [error, setError] = useState<string | null>(null);
+  const [job, setJob] = useState<JobStatus | null>(null);
   const [busy, setBusy] = useState(false);
+
+  const runFlowSpec = async (text: string) => {
+    const jobId = await submitFlowSpec(session, text);
+    for (let i = 0; i < 600; i += 1) {
+      const status = await jobStatus(session, jobId);
+      setJob(status);
+      if (status.Completed === "True") {
+        if (status.Status !== "Success") throw new Error(status.Error || status.Status);
+        onDone(t("flows.importJob", { id: jobId, status: status.Status, progress: status.Progress }));
+        return;
+      }
+      await sleep(300);
+    }
+    throw new Error(`job ${jobId} did not finish`);
+  };
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (!file) return;
     setBusy(true);
     setError(null);
+    setJob(null);
     try {
-      const definition = definitionOf(await file.text());
-      const flowName = name || String(definition["name"] ?? file.name.replace(/\.[^.]+$/, ""));
-      onDone(await importFlow(session, dirId, flowName, definition));
+      const text = await file.text();
+      if (isFlowSpec(file.name, text)) {
+        await runFlowSpec(text);
+      } else {
+        const definition = definitionOf(text);
+        const flowName = name || String(definition["name"] ?? file.name.replace(/\.[^.]+$/, ""));
+        const flowId = await importFlow(session, dirId, flowName, definition);
+        onDone(t("flows.importDone", { id: flowId }));
+      }
     } catch (caught) {
       setError(caught instanceof Error ? caught.message : String(caught));
     } finally {
@@ -59,6 +89,12 @@ export function ImportDialog({ session, dirId, onDone, onClose }: Props) {
           {t("flows.importName")}
           <input value={name} onChange={(e) => setName(e.target.value)} data-testid="import-name" />
         </label>
+        {job && (
+          <div role="status" data-testid="import-job">
+            {t("flows.importJob", { id: job.JobId, status: job.Status, progress: job.Progress })}
+            <progress max={100} value={job.Progress} aria-label={job.Status} />
+          </div>
+        )}
         {error && (
           <p role="alert" className="error">
             {error}
