@@ -12,7 +12,7 @@ import pytest
 from flowyard.client import FlowyardClient
 from tests.e2e.console.conftest import EXAMPLES, Server, screenshot, serious_violations, sign_in
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("console-access")]
 SEED = EXAMPLES / "enos" / "seed_001_export_flow_response.json"
 
 

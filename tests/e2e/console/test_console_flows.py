@@ -11,7 +11,7 @@ import pytest
 from flowyard.client import FlowyardClient
 from tests.e2e.console.conftest import EXAMPLES, Server, poll, screenshot, serious_violations, sign_in
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("console-flows")]
 SEED = EXAMPLES / "enos" / "seed_001_export_flow_response.json"
 
 
@@ -144,6 +144,9 @@ def test_invalid_cron_is_shown_on_its_field(page: Any, server: Server, client: F
     field = page.locator(".field.invalid", has=page.locator("#flow-freq"))
     field.get_by_role("alert").wait_for()
     assert cron.get_attribute("aria-invalid") == "true"
+    page.get_by_role("button", name="Save").click()  # the server refuses it too, on the same field
+    page.get_by_test_id("save-status").filter(has_text="invalid cron").wait_for()
+    field.get_by_role("alert").filter(has_text="Workflow validation failed").wait_for()
     screenshot(page, "designer-invalid-cron")
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.e2e.console.conftest import Server, screenshot, serious_violations, sign_in
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("console-signin")]
 
 
 def test_sign_in_page_wrong_password_then_success(page: Any, server: Server) -> None:

@@ -25,14 +25,16 @@ export class ApiError extends Error {
   }
 }
 
-// "Invalid parameter: tasks[1].task.timeout must be an integer" -> "tasks[1].task.timeout"
-const FIELD = /(?:parameter|Invalid)[:\s]+([A-Za-z_][\w.[\]]*)/;
+// The server names a field in two ways: "Invalid parameter: tasks[1].task.timeout must be an
+// integer" (wire parsing) and "Workflow validation failed: unknown cycle 'Q' at cycle; ..." (rules).
+const FIELD_PATTERNS = [/Invalid parameter:\s*([A-Za-z_][\w.[\]]*)/, / at ([A-Za-z_][\w.[\]]*)/];
 
 export function fieldOf(message: string): string | null {
-  const match = FIELD.exec(message);
-  if (!match || !match[1]) return null;
-  const name = match[1];
-  return name === "parameter" ? null : name;
+  for (const pattern of FIELD_PATTERNS) {
+    const match = pattern.exec(message);
+    if (match?.[1]) return match[1];
+  }
+  return null;
 }
 
 const PREFIX = "/batch-processing-service/v2.1";

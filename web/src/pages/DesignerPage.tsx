@@ -175,7 +175,10 @@ function Designer({ session, flowId, zone, loaded, reload }: Props & { loaded: L
       reload();
     } catch (caught) {
       const message = caught instanceof Error ? caught.message : String(caught);
-      const target = errorTarget(caught instanceof ApiError ? caught.field : null);
+      // Flow rules name no field for the cron ("Workflow validation failed: invalid cron: ...").
+      const target =
+        errorTarget(caught instanceof ApiError ? caught.field : null) ??
+        (/invalid cron/i.test(message) ? { scope: "flow" as const, name: "freq" } : null);
       const taskNodes = nodes.filter((n) => n.data.kind === "task");
       if (target?.scope === "task") {
         const node = taskNodes[target.index];
