@@ -57,6 +57,8 @@ async function load(session: Session, flowId: number): Promise<Loaded> {
 export function DesignerPage(props: Props) {
   const { t } = useI18n();
   const loaded = useQuery(() => load(props.session, props.flowId), `${props.session.orgId}/${props.flowId}`);
+  // Kept here, not in the designer: "Saved" must outlive the remount that follows a save.
+  const [status, setStatus] = useState<string | null>(null);
   if (loaded.error) {
     const missing = loaded.error instanceof ApiError && [62101, 62102, 62103].includes(loaded.error.code);
     return (
@@ -69,12 +71,26 @@ export function DesignerPage(props: Props) {
   return (
     <ReactFlowProvider>
       {/* Remounted on every load, so saved tasks take their new ids from the server. */}
-      <Designer key={loaded.loads} {...props} loaded={loaded.data} reload={loaded.reload} />
+      <Designer
+        key={loaded.loads}
+        {...props}
+        loaded={loaded.data}
+        reload={loaded.reload}
+        status={status}
+        setStatus={setStatus}
+      />
     </ReactFlowProvider>
   );
 }
 
-function Designer({ session, flowId, zone, loaded, reload }: Props & { loaded: Loaded; reload: () => void }) {
+interface DesignerProps extends Props {
+  loaded: Loaded;
+  reload: () => void;
+  status: string | null;
+  setStatus: (status: string | null) => void;
+}
+
+function Designer({ session, flowId, zone, loaded, reload, status, setStatus }: DesignerProps) {
   const { t } = useI18n();
   const { fitView } = useReactFlow();
   const [nodes, setNodes, onNodesChange] = useNodesState<DesignNode>(loaded.nodes);
@@ -82,7 +98,6 @@ function Designer({ session, flowId, zone, loaded, reload }: Props & { loaded: L
   const [fields, setFields] = useState<FlowFields>(() => flowFields(loaded.detail));
   const [selected, setSelected] = useState<string | null>(null);
   const [dirty, setDirty] = useState(false);
-  const [status, setStatus] = useState<string | null>(null);
   const [flowErrors, setFlowErrors] = useState<Record<string, string>>({});
   const [taskErrors, setTaskErrors] = useState<Record<string, Record<string, string>>>({});
   const [triggering, setTriggering] = useState(false);
@@ -104,10 +119,10 @@ function Designer({ session, flowId, zone, loaded, reload }: Props & { loaded: L
     };
   }, [dirty, t]);
 
-  const changed = () => {
+  const changed = useCallback(() => {
     setDirty(true);
     setStatus(null);
-  };
+  }, [setStatus]);
 
   const onConnect = useCallback(
     (connection: Connection) => {
@@ -122,7 +137,7 @@ function Designer({ session, flowId, zone, loaded, reload }: Props & { loaded: L
       );
       changed();
     },
-    [edges, setEdges],
+    [edges, setEdges, changed],
   );
 
   const addTask = () => {
