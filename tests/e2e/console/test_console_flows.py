@@ -133,6 +133,40 @@ def test_designer_add_connect_edit_drag(page: Any, server: Server, client: Flowy
     assert page.console_errors == []
 
 
+def test_designer_adds_flow_and_task_premises(page: Any, server: Server, client: FlowyardClient) -> None:
+    upstream = import_seed(client, "upstream_flow")
+    upstream_task = graph_of(client, upstream)["tasks"][0]
+    flow_id = import_seed(client, "downstream_flow")
+    sign_in(page, "admin", server.creds["password"])
+    page.goto(f"/ui/flows/{flow_id}")
+    task_id = graph_of(client, flow_id)["tasks"][0]["nodeId"]
+    task = page.locator(f'.react-flow__node[data-id="{task_id}"]')
+    task.wait_for()
+    for task_name in ("(the whole flow)", "tass"):
+        page.get_by_role("button", name="Add premise").click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("Upstream flow").select_option(label="upstream_flow")
+        dialog.get_by_label("Upstream task").locator("option", has_text=task_name).wait_for(state="attached")
+        dialog.get_by_label("Upstream task").select_option(label=task_name)
+        dialog.get_by_role("button", name="Add premise").click()
+    page.get_by_role("button", name="Auto-layout").click()
+    for node_id in (f"f_{upstream}", f"f_{upstream_task['taskId']}"):
+        premise = page.locator(f'.react-flow__node[data-id="{node_id}"]')
+        drag(page, premise.locator(".react-flow__handle.source"), task.locator(".react-flow__handle.target"))
+        page.locator(f'.react-flow__edge[data-id="{node_id}->{task_id}"]').wait_for()
+    page.get_by_role("button", name="Auto-layout").click()  # now with the edges: premises to the left
+    page.get_by_role("button", name="Save").click()
+    page.get_by_test_id("save-status").filter(has_text="Saved").wait_for()
+    graph = graph_of(client, flow_id)
+    assert sorted(f["isVirtual"] for f in graph["flows"]) == [False, True]
+    assert {f["flowName"] for f in graph["flows"]} == {"upstream_flow", f"{upstream_task['taskId']}(tass)"}
+    assert len(graph["relations"]) == 2
+    exported = client.export_flow(flow_id)
+    assert exported["flowLinks"][0]["sourceFlowName"] == "upstream_flow"
+    assert exported["taskLinks"][0]["sourceTaskName"] == "tass"
+    screenshot(page, "designer-premises")
+
+
 def test_invalid_cron_is_shown_on_its_field(page: Any, server: Server, client: FlowyardClient) -> None:
     flow_id = import_seed(client, "cron_flow")
     sign_in(page, "admin", server.creds["password"])

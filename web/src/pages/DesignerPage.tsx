@@ -29,6 +29,7 @@ import {
   type FlowFields,
 } from "../components/FlowDesigner/model";
 import { NODE_TYPES } from "../components/FlowDesigner/nodes";
+import { PremiseDialog } from "../components/FlowDesigner/PremiseDialog";
 import { TaskPanel } from "../components/FlowDesigner/TaskPanel";
 import { TriggerDialog } from "../components/Trigger/TriggerDialog";
 import { useI18n } from "../i18n";
@@ -101,6 +102,7 @@ function Designer({ session, flowId, zone, loaded, reload, status, setStatus }: 
   const [flowErrors, setFlowErrors] = useState<Record<string, string>>({});
   const [taskErrors, setTaskErrors] = useState<Record<string, Record<string, string>>>({});
   const [triggering, setTriggering] = useState(false);
+  const [addingPremise, setAddingPremise] = useState(false);
   const detail = loaded.detail;
   const readOnly = !detail.hasEditPri || detail.isUserLocked || detail.locked;
 
@@ -231,6 +233,9 @@ function Designer({ session, flowId, zone, loaded, reload, status, setStatus }: 
             <button type="button" onClick={addTask}>
               {t("designer.addTask")}
             </button>
+            <button type="button" onClick={() => setAddingPremise(true)}>
+              {t("designer.addPremise")}
+            </button>
             <button type="button" onClick={layout}>
               {t("designer.layout")}
             </button>
@@ -297,6 +302,11 @@ function Designer({ session, flowId, zone, loaded, reload, status, setStatus }: 
             <div className="panel-fields">
               <h2>{t("designer.premise")}</h2>
               <p>{selectedNode.data.premise.flowName}</p>
+              {!readOnly && (
+                <button type="button" className="danger" onClick={() => deleteNode(selectedNode.id)}>
+                  {t("designer.deletePremise")}
+                </button>
+              )}
             </div>
           ) : (
             <FlowPanel
@@ -313,6 +323,22 @@ function Designer({ session, flowId, zone, loaded, reload, status, setStatus }: 
           )}
         </aside>
       </div>
+      {addingPremise && (
+        <PremiseDialog
+          session={session}
+          flowId={flowId}
+          onClose={() => setAddingPremise(false)}
+          onAdd={(premise) => {
+            setAddingPremise(false);
+            if (nodes.some((n) => n.id === premise.nodeId)) return;
+            setNodes((current) => [
+              ...current,
+              { id: premise.nodeId, type: "premise", position: { x: 0, y: 0 }, data: { kind: "premise", premise } },
+            ]);
+            changed();
+          }}
+        />
+      )}
       {triggering && (
         <TriggerDialog
           session={session}

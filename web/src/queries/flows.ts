@@ -108,3 +108,10 @@ export function findDirectory(tree: DirNode[], key: string | null): DirNode | nu
   }
   return null;
 }
+
+/** Search Flow over every flow of the organisation (the first 100, by name). */
+export function searchFlows(session: Session): Promise<{ flowId: string; flowName: string }[]> {
+  return session.call<{ flowId: string; flowName: string }[]>("POST", "flows", "search", {
+    body: { expression: "", pagination: { pageNo: 1, pageSize: 100, sorters: [] } },
+  });
+}
