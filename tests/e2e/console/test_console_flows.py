@@ -204,3 +204,26 @@ def test_update_and_trigger_reaches_the_task_log(page: Any, server: Server, clie
     page.get_by_test_id("task-log").filter(has_text="value=override").wait_for()
     screenshot(page, "instance")
     assert serious_violations(page) == []
+
+
+def test_flow_fields_and_flowspec_options_are_saved(
+    page: Any, server: Server, client: FlowyardClient
+) -> None:
+    flow_id = import_seed(client, "options_flow")
+    sign_in(page, "admin", server.creds["password"])
+    page.goto(f"/ui/flows/{flow_id}")
+    page.get_by_label("Time zone of the schedule").fill("Asia/Shanghai")
+    page.get_by_label("On task failure").select_option("Continue")
+    page.get_by_label("Parameters (key=value per line)").fill("region=cn\nday=${cal_dt}")
+    page.get_by_label("Cron").fill("0 30 8 ? * MON-FRI *")
+    page.get_by_test_id("fire-times").filter(has_text="Asia/Shanghai").wait_for()  # shown in the chosen zone
+    page.get_by_role("button", name="Save").click()
+    page.get_by_test_id("save-status").filter(has_text="Saved").wait_for()
+    exported = client.export_flow(flow_id)
+    assert exported["timeZone"] == "Asia/Shanghai"
+    assert exported["failureStrategy"] == "Continue"
+    assert exported["cron"] == "0 30 8 ? * MON-FRI *"
+    assert json.loads(exported["parameters"]) == [
+        {"key": "region", "value": "cn"},
+        {"key": "day", "value": "${cal_dt}"},
+    ]

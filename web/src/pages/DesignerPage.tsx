@@ -13,7 +13,7 @@ import {
 } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { ApiError, type Session } from "../api/client";
-import type { FlowDetail, TaskDefinition } from "../api/types";
+import type { FlowDefinition, FlowDetail, TaskDefinition } from "../api/types";
 import { FlowPanel } from "../components/FlowDesigner/FlowPanel";
 import { autoLayout, needsLayout } from "../components/FlowDesigner/layout";
 import {
@@ -45,6 +45,7 @@ interface Props {
 
 interface Loaded {
   detail: FlowDetail;
+  definition: FlowDefinition;
   nodes: DesignNode[];
   edges: Edge[];
 }
@@ -52,7 +53,7 @@ interface Loaded {
 async function load(session: Session, flowId: number): Promise<Loaded> {
   const [detail, definition] = await Promise.all([getFlow(session, flowId), exportFlow(session, flowId)]);
   const { nodes, edges } = toCanvas(parseGraph(detail), definition);
-  return { detail, nodes: needsLayout(nodes) ? autoLayout(nodes, edges) : nodes, edges };
+  return { detail, definition, nodes: needsLayout(nodes) ? autoLayout(nodes, edges) : nodes, edges };
 }
 
 export function DesignerPage(props: Props) {
@@ -96,7 +97,7 @@ function Designer({ session, flowId, zone, loaded, reload, status, setStatus }: 
   const { fitView } = useReactFlow();
   const [nodes, setNodes, onNodesChange] = useNodesState<DesignNode>(loaded.nodes);
   const [edges, setEdges, onEdgesChange] = useEdgesState<Edge>(loaded.edges);
-  const [fields, setFields] = useState<FlowFields>(() => flowFields(loaded.detail));
+  const [fields, setFields] = useState<FlowFields>(() => flowFields(loaded.detail, loaded.definition));
   const [selected, setSelected] = useState<string | null>(null);
   const [dirty, setDirty] = useState(false);
   const [flowErrors, setFlowErrors] = useState<Record<string, string>>({});

@@ -89,8 +89,8 @@ export interface CronPreview {
   fireTimes?: number[];
 }
 
-export async function cronPreview(session: Session, expr: string, count = 3): Promise<CronPreview> {
-  const params = new URLSearchParams({ expr, count: String(count) });
+export async function cronPreview(session: Session, expr: string, count = 3, zone = ""): Promise<CronPreview> {
+  const params = new URLSearchParams({ expr, count: String(count), ...(zone ? { zone } : {}) });
   const response = await fetch(`/ui/api/cron?${params.toString()}`, {
     credentials: "same-origin",
     headers: { "X-CSRF-Token": session.who.csrfToken },

@@ -37,18 +37,20 @@ export function FlowPanel({ session, fields, readOnly, zone, errors, onChange }:
   const { t, locale } = useI18n();
   const [preview, setPreview] = useState<CronPreview | null>(null);
   const [params, setParams] = useState(() => parametersText(fields));
+  const setOption = (key: keyof FlowFields["options"], value: string) =>
+    onChange({ ...fields, options: { ...fields.options, [key]: value } });
   const set = <K extends keyof FlowFields>(key: K, value: FlowFields[K]) => onChange({ ...fields, [key]: value });
 
   useEffect(() => {
     let current = true;
     const timer = window.setTimeout(() => {
-      cronPreview(session, fields.freq).then((answer) => current && setPreview(answer), () => undefined);
+      cronPreview(session, fields.freq, 3, fields.options.timeZone).then((answer) => current && setPreview(answer), () => undefined);
     }, 250);
     return () => {
       current = false;
       window.clearTimeout(timer);
     };
-  }, [session, fields.freq]);
+  }, [session, fields.freq, fields.options.timeZone]);
 
   const cronError = errors["freq"] ?? (preview && preview.code !== 0 ? preview.msg : undefined);
   return (
@@ -84,7 +86,8 @@ export function FlowPanel({ session, fields, readOnly, zone, errors, onChange }:
       {preview?.fireTimes && (
         <ul className="fire-times" aria-label={t("flows.next")} data-testid="fire-times">
           {preview.fireTimes.map((ms) => (
-            <li key={ms}>{formatInstant(ms, zone, locale)}</li>
+            // In the flow's own zone (its FlowSpec time zone, else the server's): the cron's zone.
+            <li key={ms}>{formatInstant(ms, preview.zone ?? zone, locale)}</li>
           ))}
         </ul>
       )}
@@ -116,6 +119,65 @@ export function FlowPanel({ session, fields, readOnly, zone, errors, onChange }:
       </Field>
       <Field id="flow-desc" label={t("field.desc")} error={errors["desc"]}>
         <textarea id="flow-desc" rows={2} value={fields.desc} onChange={(e) => set("desc", e.target.value)} />
+      </Field>
+      <h3 className="subhead">{t("field.flowSpec")}</h3>
+      <Field id="flow-timeZone" label={t("field.timeZone")} error={errors["timeZone"]}>
+        <input
+          id="flow-timeZone"
+          placeholder="Asia/Shanghai"
+          value={fields.options.timeZone}
+          onChange={(e) => setOption("timeZone", e.target.value)}
+        />
+      </Field>
+      <Field id="flow-scheduleStart" label={t("field.scheduleStart")} error={errors["scheduleStartTime"]}>
+        <input
+          id="flow-scheduleStart"
+          placeholder="yyyy-MM-dd HH:mm:ss"
+          value={fields.options.scheduleStartTime}
+          onChange={(e) => setOption("scheduleStartTime", e.target.value)}
+        />
+      </Field>
+      <Field id="flow-scheduleEnd" label={t("field.scheduleEnd")} error={errors["scheduleEndTime"]}>
+        <input
+          id="flow-scheduleEnd"
+          placeholder="yyyy-MM-dd HH:mm:ss"
+          value={fields.options.scheduleEndTime}
+          onChange={(e) => setOption("scheduleEndTime", e.target.value)}
+        />
+      </Field>
+      <Field id="flow-rerunMode" label={t("field.rerunMode")} error={errors["rerunMode"]}>
+        <select
+          id="flow-rerunMode"
+          value={fields.options.rerunMode}
+          onChange={(e) => setOption("rerunMode", e.target.value)}
+        >
+          {["Allowed", "Denied", "FailureAllowed"].map((v) => (
+            <option key={v}>{v}</option>
+          ))}
+        </select>
+      </Field>
+      <Field id="flow-failureStrategy" label={t("field.failureStrategy")} error={errors["failureStrategy"]}>
+        <select
+          id="flow-failureStrategy"
+          value={fields.options.failureStrategy}
+          onChange={(e) => setOption("failureStrategy", e.target.value)}
+        >
+          {["Break", "Continue"].map((v) => (
+            <option key={v}>{v}</option>
+          ))}
+        </select>
+      </Field>
+      <Field id="flow-instanceMode" label={t("field.instanceMode")} error={errors["instanceMode"]}>
+        <select
+          id="flow-instanceMode"
+          value={fields.options.instanceMode}
+          onChange={(e) => setOption("instanceMode", e.target.value)}
+        >
+          <option value="">—</option>
+          {["T+1", "Immediately"].map((v) => (
+            <option key={v}>{v}</option>
+          ))}
+        </select>
       </Field>
     </fieldset>
   );

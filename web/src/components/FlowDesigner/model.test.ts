@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { FlowDefinition, FlowGraph } from "../../api/types";
 import { autoLayout, layeredLayout, needsLayout } from "./layout";
-import { edgeOf, errorTarget, freshNodeId, newTask, saveBody, toCanvas, wouldCycle, type FlowFields } from "./model";
+import {
+  edgeOf,
+  errorTarget,
+  freshNodeId,
+  newTask,
+  optionsOf,
+  saveBody,
+  toCanvas,
+  wouldCycle,
+  type FlowFields,
+} from "./model";
 
 const graph: FlowGraph = {
   tasks: [
@@ -24,6 +34,7 @@ const definition: FlowDefinition = {
 const fields: FlowFields = {
   name: "f", type: 1, cycle: "D", freq: "0 0 2 * * ? *", alertMode: 0, doAs: "", owners: "admin",
   visitors: "", startTime: "", active: 0, parameters: [], desc: "", queue: "",
+  options: optionsOf({ ...({} as FlowDefinition), failureStrategy: "Continue", timeZone: "Asia/Shanghai" }),
 };
 
 describe("designer model", () => {
@@ -46,6 +57,8 @@ describe("designer model", () => {
     expect(body["tasks"]?.[0]).toMatchObject({ taskId: "101", task: { cmd: "echo a" } });
     expect(body["flows"]?.[0]).toMatchObject({ nodeId: "f_9", isVirtual: false });
     expect(body["relations"]?.[2]).toEqual({ source: "t_102", target: "new_1", rerun: true, cycleGap: "D0" });
+    expect(body).toMatchObject({ failureStrategy: "Continue", rerunMode: "Allowed", timeZone: "Asia/Shanghai" });
+    expect(body).not.toHaveProperty("instanceMode");
   });
 
   it("refuses edges that close a cycle", () => {

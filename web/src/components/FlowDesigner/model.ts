@@ -47,6 +47,32 @@ export interface FlowFields {
   parameters: Parameter[];
   desc: string;
   queue: string;
+  options: FlowSpecOptions;
+}
+
+/** FlowSpec options of a flow (Export Flow and Save Flow carry them as top-level keys). */
+export interface FlowSpecOptions {
+  timeZone: string;
+  scheduleStartTime: string;
+  scheduleEndTime: string;
+  rerunMode: string;
+  failureStrategy: string;
+  instanceMode: string;
+}
+
+export function optionsOf(definition: FlowDefinition | null): FlowSpecOptions {
+  const text = (key: string, fallback = "") => {
+    const value = definition?.[key];
+    return typeof value === "string" && value ? value : fallback;
+  };
+  return {
+    timeZone: text("timeZone"),
+    scheduleStartTime: text("scheduleStartTime"),
+    scheduleEndTime: text("scheduleEndTime"),
+    rerunMode: text("rerunMode", "Allowed"),
+    failureStrategy: text("failureStrategy", "Break"),
+    instanceMode: text("instanceMode"),
+  };
 }
 
 export const DEFAULT_RUN_MODE: RunMode = {
@@ -79,7 +105,7 @@ export function parseRunMode(text: string | undefined): RunMode {
   }
 }
 
-export function flowFields(detail: FlowDetail): FlowFields {
+export function flowFields(detail: FlowDetail, definition: FlowDefinition | null = null): FlowFields {
   return {
     name: detail.flowName,
     type: detail.type,
@@ -94,6 +120,7 @@ export function flowFields(detail: FlowDetail): FlowFields {
     parameters: parseParameters(detail.parameters),
     desc: detail.desc,
     queue: detail.queue,
+    options: optionsOf(definition),
   };
 }
 
@@ -218,6 +245,11 @@ export function saveBody(flowId: number, fields: FlowFields, nodes: DesignNode[]
     parameters: fields.parameters,
     desc: fields.desc,
     queue: fields.queue,
+    // Any option key makes Save Flow replace all options: send the two with defaults always,
+    // the others when set, so clearing one resets it.
+    ...Object.fromEntries(
+      Object.entries(fields.options).filter(([key, value]) => value || key === "rerunMode" || key === "failureStrategy"),
+    ),
     tasks,
     flows,
     relations,

@@ -68,7 +68,7 @@ export function FlowRow({ session, flowId, zone, onExport, onDelete }: Props) {
         {detail.type === 1 && <div className="mono small">{detail.freq}</div>}
       </td>
       <td className="small">
-        {preview?.fireTimes?.map((ms) => <div key={ms}>{formatInstant(ms, zone, locale)}</div>)}
+        {preview?.fireTimes?.map((ms) => <div key={ms}>{formatInstant(ms, preview.zone ?? zone, locale)}</div>)}
         {preview && preview.code !== 0 && <span className="error">{preview.msg}</span>}
       </td>
       <td>
