@@ -227,3 +227,66 @@ def test_flow_fields_and_flowspec_options_are_saved(
         {"key": "region", "value": "cn"},
         {"key": "day", "value": "${cal_dt}"},
     ]
+
+
+def test_unsaved_changes_guard(page: Any, server: Server, client: FlowyardClient) -> None:
+    flow_id = import_seed(client, "guarded_flow")
+    sign_in(page, "admin", server.creds["password"])
+    page.goto(f"/ui/flows/{flow_id}")
+    page.get_by_label("Description").fill("changed")
+    asked: list[str] = []
+
+    def dismiss(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    page.get_by_role("button", name="← Flows").click()
+    assert asked == ["You have unsaved changes. Leave anyway?"]
+    assert page.url.endswith(f"/ui/flows/{flow_id}")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="← Flows").click()
+    page.get_by_role("heading", name="Flows in Workflow").wait_for()
+
+
+def test_delete_refused_while_another_flow_relies_on_it(
+    page: Any, server: Server, client: FlowyardClient
+) -> None:
+    import_seed(client, "relied_on")
+    import_seed(
+        client,
+        "relying",
+        flowLinks=[{"linkId": "0", "sourceFlowName": "relied_on"}],
+        linkRelations=[{"linkId": "0", "targetTaskName": "tass", "rerun": False}],
+    )
+    sign_in(page, "admin", server.creds["password"])
+    row = page.locator("tr", has_text="relied_on")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete").click()
+    page.get_by_role("alert").filter(has_text="cannot be deleted").wait_for()
+    assert "relied_on" in {flow["flowName"] for flow in client.search_flows("relied_on")}
+
+
+def test_trigger_from_a_task_at_a_future_time(page: Any, server: Server, client: FlowyardClient) -> None:
+    definition = json.loads(SEED.read_text())["data"]
+    first = {**definition["tasks"][0], "name": "first", "cmd": "echo first"}
+    second = {**definition["tasks"][0], "name": "second", "cmd": "echo second"}
+    flow_id = import_seed(
+        client,
+        "from_task_flow",
+        type=0,
+        tasks=[first, second],
+        relations=[{"sourceTaskName": "first", "targetTaskName": "second", "rerun": True}],
+    )
+    sign_in(page, "admin", server.creds["password"])
+    page.goto(f"/ui/flows/{flow_id}")
+    page.get_by_role("button", name="Trigger").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Trigger from task").check()
+    dialog.get_by_role("combobox").select_option(label="second")
+    dialog.get_by_label("Trigger time").fill("2099-01-01T08:00")
+    dialog.get_by_role("button", name="Trigger").click()
+    page.get_by_role("heading", name="Instance").wait_for()
+    assert "2099-01-01 08:00:00" in page.locator(".instance").inner_text()  # the server's zone is UTC
+    instance_id = page.url.rsplit("/", 1)[1]
+    client.cancel_flow_instance(instance_id)
