@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -268,3 +268,36 @@ def test_dataworks_face_serves_the_console_within_its_rights(client: TestClient,
         headers={"x-flowyard-org": who["orgs"][0]["id"]},
     )
     assert refused.status_code in (401, 403)
+
+
+def test_cron_preview_for_signed_in_browsers(client: TestClient, app_and_creds: Any) -> None:
+    assert client.get("/ui/api/cron", params={"expr": "0 0 2 * * ? *"}).status_code == 401
+    who = sign_in(client, "admin", app_and_creds[1]["password"]).json()
+    assert client.get("/ui/api/cron", params={"expr": "0 0 2 * * ? *"}).status_code == 403  # no CSRF token
+    headers = {"x-csrf-token": who["csrfToken"]}
+    answer = client.get("/ui/api/cron", params={"expr": "0 0 2 * * ? *"}, headers=headers).json()
+    # The fake clock is 2026-11-22 08:00 UTC; the server's zone is Asia/Shanghai (UTC+8).
+    assert answer["zone"] == "Asia/Shanghai"
+    first = int(datetime(2026, 11, 22, 18, 0, tzinfo=UTC).timestamp() * 1000)  # 02:00 on the 23rd there
+    assert answer["fireTimes"] == [first, first + 86_400_000, first + 2 * 86_400_000]
+    berlin = client.get(
+        "/ui/api/cron", params={"expr": "0 0 2 * * ? *", "zone": "Europe/Berlin", "count": 1}, headers=headers
+    ).json()
+    assert berlin["zone"] == "Europe/Berlin"
+    assert len(berlin["fireTimes"]) == 1
+    bad = client.get("/ui/api/cron", params={"expr": "0 0 25 * * ? *"}, headers=headers).json()
+    assert bad["code"] == 62102
+    assert bad["field"] == "freq"
+    assert "hour value 25" in bad["msg"]
+
+
+def test_console_is_served_with_its_headers(client: TestClient) -> None:
+    page = client.get("/ui/flows/1001/")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    policy = page.headers["content-security-policy"]
+    nonce = policy.split("'nonce-")[1].split("'")[0]
+    assert f'content="{nonce}"' in page.text  # the page's nonce, for CodeMirror's <style>
+    assert "script-src 'self';" in policy
+    assert client.get("/ui/flows").headers["content-security-policy"] != policy  # fresh per load
+    assert client.get("/assets/nothing.js").status_code == 404

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from flowyard.api.sessions import COOKIE_NAME, CSRF_HEADER
+from flowyard.api.sessions import COOKIE_NAME, CsrfError, check_csrf
 from flowyard.clock import Clock
 from flowyard.cron import CronError, next_fire_times
 from flowyard.domain.cron.expression import to_epoch_ms
@@ -35,8 +35,10 @@ def routes(console: ConsoleSessionService, server_zone: tzinfo, clock: Clock) ->
         signed = await run_in_threadpool(console.resolve, request.cookies.get(COOKIE_NAME, ""), now)
         if signed is None:
             return JSONResponse({"code": 401, "msg": "Not signed in"}, status_code=401)
-        if request.headers.get(CSRF_HEADER, "") != signed.csrf_token:
-            return JSONResponse({"code": 403, "msg": "Missing or wrong CSRF token"}, status_code=403)
+        try:
+            check_csrf(request, signed)
+        except CsrfError as error:
+            return JSONResponse({"code": error.code, "msg": error.message}, status_code=403)
         expression = request.query_params.get("expr", "")
         try:
             count = max(0, min(MAX_COUNT, int(request.query_params.get("count", "3"))))

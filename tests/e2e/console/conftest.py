@@ -94,13 +94,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         FLOWYARD_LOGIN_LOCKOUT_SECONDS="120",
     )
     command = [sys.executable, "-m", "flowyard", "server", "--port", str(port), "--data-dir", str(data_dir)]
+    # Output to a file, not a pipe nobody reads: access logs must never block the server.
+    output = (data_dir / "server.out").open("w")
     proc = subprocess.Popen(
-        [*command, "--timezone", "UTC"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
+        [*command, "--timezone", "UTC"], stdout=output, stderr=subprocess.STDOUT, text=True, env=env
     )
+    output.close()
     try:
         wait_healthy(proc, port)
         creds = json.loads((data_dir / "credentials.json").read_text())

@@ -13,6 +13,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("console-signin")]
 
 
 def test_sign_in_page_wrong_password_then_success(page: Any, server: Server) -> None:
+    printed = (server.data_dir / "server.out").read_text()
+    assert f"user admin, one-time password {server.creds['password']}" in printed
     page.goto("/ui/flows")  # a deep link: signed out, it shows the sign-in page
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Password").fill("not-the-password")
