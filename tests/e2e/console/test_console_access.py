@@ -41,6 +41,22 @@ def test_visitor_sees_the_designer_read_only(page: Any, server: Server, flow_id:
     screenshot(page, "flows-visitor")
 
 
+def test_locked_flow_is_marked_and_read_only(page: Any, server: Server) -> None:
+    definition = json.loads(SEED.read_text())["data"]
+    with FlowyardClient.from_credentials(server.data_dir / "credentials.json") as client:
+        locked_id = client.import_flow(
+            definition, flow_name="locked_flow", dir_id=client.list_directories()[0]["key"]
+        )
+    server.admin("flow", "lock", str(locked_id))
+    sign_in(page, "admin", server.creds["password"])
+    row = page.locator("tr", has_text="locked_flow")
+    row.locator(".badge.locked").wait_for()
+    assert row.get_by_role("button", name="Delete").count() == 0
+    page.goto(f"/ui/flows/{locked_id}")
+    page.get_by_text("Read-only").wait_for()
+    assert page.get_by_role("button", name="Save").count() == 0
+
+
 def test_other_organisations_flow_is_not_found(page: Any, server: Server, flow_id: int) -> None:
     other = server.admin("org", "create", "Other Org")
     server.user("outsider", "outsider-password-1", other["id"])

@@ -37,6 +37,11 @@ export function InstancePage({ session, instanceId }: { session: Session; instan
         : Promise.resolve({ log: "" }),
     `${selected}/${tick}`,
   );
+  // The API renders instance times in the server's zone; say which.
+  const serverZone = useQuery(
+    () => session.call<{ timezone: string }>("GET", "time", "getTimeZone").then((z) => z.timezone),
+    "zone",
+  );
   const running = instance.data ? !FINISHED.has(instance.data.status) : true;
   useEffect(() => {
     if (!running) return;
@@ -52,7 +57,8 @@ export function InstancePage({ session, instanceId }: { session: Session; instan
       <h1>{t("instance.title", { id: instance.data.instanceId })}</h1>
       <p>
         {instance.data.flowName} · {t("instance.status")}:{" "}
-        <strong data-testid="instance-status">{instance.data.statusDesc}</strong> · {instance.data.triggerTime}
+        <strong data-testid="instance-status">{instance.data.statusDesc}</strong> · {instance.data.triggerTime}{" "}
+        {serverZone.data ?? ""}
       </p>
       <h2>{t("instance.tasks")}</h2>
       <ul className="instance-tasks">
