@@ -90,22 +90,24 @@ export function FlowRow({ session, flowId, zone, onExport, onDelete }: Props) {
         )}
       </td>
       <td className="actions">
-        {editable && (
-          <button type="button" onClick={toggle}>
-            {detail.active === 1 ? t("flows.disable") : t("flows.enable")}
+        <div className="buttons">
+          {editable && (
+            <button type="button" onClick={toggle}>
+              {detail.active === 1 ? t("flows.disable") : t("flows.enable")}
+            </button>
+          )}
+          <button type="button" onClick={() => onExport(detail, "enos")}>
+            {t("flows.export")}
           </button>
-        )}
-        <button type="button" onClick={() => onExport(detail, "enos")}>
-          {t("flows.export")}
-        </button>
-        <button type="button" onClick={() => onExport(detail, "flowspec")}>
-          {t("flows.exportFlowSpec")}
-        </button>
-        {editable && (
-          <button type="button" className="danger" onClick={() => onDelete(detail)}>
-            {t("flows.delete")}
+          <button type="button" onClick={() => onExport(detail, "flowspec")}>
+            {t("flows.exportFlowSpec")}
           </button>
-        )}
+          {editable && (
+            <button type="button" className="danger" onClick={() => onDelete(detail)}>
+              {t("flows.delete")}
+            </button>
+          )}
+        </div>
         {error && (
           <div role="alert" className="error">
             {error}
