@@ -55,6 +55,9 @@ class Credentials:
     # Kept out of repr so that it never lands in a log or a traceback.
     secret_key: str | None = field(default=None, repr=False)
     project_id: int | None = None
+    # The one-time console password of the bootstrap admin (written once; change it with
+    # ``flowyard admin user passwd``). Kept out of repr like the secret.
+    password: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if (self.access_key is None) != (self.secret_key is None):
@@ -88,6 +91,9 @@ class Credentials:
         project_id = raw.get("projectId")
         if project_id is not None and (isinstance(project_id, bool) or not isinstance(project_id, int)):
             raise InvalidParameterError(f"{source}: projectId must be an integer")
+        password = raw.get("password")
+        if password is not None and not isinstance(password, str):
+            raise InvalidParameterError(f"{source}: password must be a string")
         return cls(
             url=str(values["url"]),
             org_id=str(values["orgId"]),
@@ -96,6 +102,7 @@ class Credentials:
             access_key=values["accessKey"] or None,
             secret_key=values["secretKey"] or None,
             project_id=project_id,
+            password=password,
         )
 
     @classmethod
@@ -136,4 +143,6 @@ class Credentials:
         }
         if self.project_id is not None:
             document["projectId"] = self.project_id
+        if self.password is not None:
+            document["password"] = self.password
         return document

@@ -20,6 +20,11 @@ def serve(settings: Settings) -> None:
         app = create_app(settings)
         if app.state.credentials is not None:
             print(f"Created the first organisation and admin; credentials in {settings.credentials_path}")
+            if app.state.credentials.password:
+                print(
+                    f"Console sign-in: user admin, one-time password {app.state.credentials.password} "
+                    "(change it with: flowyard admin user passwd admin)"
+                )
         else:
             print(
                 f"Using the existing database; credentials (if it made them) in {settings.credentials_path}"

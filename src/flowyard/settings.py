@@ -22,6 +22,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_SIGNATURE_MAX_SKEW_SECONDS = 300
 # Lifetime of an access token from the token service (EnOS default: 2 h).
 DEFAULT_TOKEN_TTL_SECONDS = 7200
+DEFAULT_SESSION_IDLE_SECONDS = 3600
+DEFAULT_SESSION_MAX_SECONDS = 12 * 3600
 
 
 def default_data_dir() -> Path:
@@ -70,6 +72,16 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(default=2.0, gt=0)
     # Run events (docs/events.md) older than this are purged by the leading scheduler.
     event_retention_hours: float = Field(default=168.0, gt=0)
+    # Console sign-in: a session ends after this long without a request, and this long after sign-in.
+    session_idle_seconds: int = Field(default=DEFAULT_SESSION_IDLE_SECONDS, gt=0)
+    session_max_seconds: int = Field(default=DEFAULT_SESSION_MAX_SECONDS, gt=0)
+    # After this many consecutive failed sign-ins of one username, each further attempt waits
+    # login_lockout_seconds (doubling per further failure) from the last failure.
+    login_max_failures: int = Field(default=5, gt=0)
+    login_lockout_seconds: float = Field(default=60.0, gt=0)
+    # The session cookie's Secure flag: auto (when the request came over https, also behind a proxy
+    # that sets X-Forwarded-Proto), always or never.
+    cookie_secure: str = Field(default="auto", pattern="^(auto|always|never)$")
 
     @property
     def resolved_database_url(self) -> str:

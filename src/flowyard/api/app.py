@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from flowyard.api import dataworks, directories, flows, instances
+from flowyard.api import console, console_api, dataworks, directories, flows, instances
+from flowyard.api import sessions as session_api
 from flowyard.api.context import ApiContext
 from flowyard.api.dispatch import Dispatcher
 from flowyard.api.envelope import failure, version_of
@@ -34,6 +35,7 @@ from flowyard.services.auth import AuthService
 from flowyard.services.dataworks import WorkflowSpecService
 from flowyard.services.jobs import JobRunner
 from flowyard.services.ops import OpsService
+from flowyard.services.sessions import ConsoleSessionService
 
 log = logging.getLogger("flowyard.api")
 
@@ -60,7 +62,12 @@ PURGE_INTERVAL_SECONDS = 600.0
 
 
 def _lifespan(
-    close: Callable[[], None], auth: AuthService, clock: Clock, scheduler: Scheduler | None, jobs: JobRunner
+    close: Callable[[], None],
+    auth: AuthService,
+    clock: Clock,
+    scheduler: Scheduler | None,
+    jobs: JobRunner,
+    console_sessions: ConsoleSessionService | None,
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     """Housekeeping while the app runs: purge expired tokens and replay records, run DataWorks jobs
     (jobs a previous process left Running are failed first); ``close`` (the database) at the end."""
@@ -69,6 +76,8 @@ def _lifespan(
         while True:
             try:
                 await run_in_threadpool(auth.purge_expired, clock.now())
+                if console_sessions is not None:
+                    await run_in_threadpool(console_sessions.purge_expired, clock.now())
             except Exception:  # housekeeping must never take the server down
                 log.exception("purging expired tokens and nonces failed")
             await asyncio.sleep(PURGE_INTERVAL_SECONDS)
@@ -108,7 +117,13 @@ def web_app(parts: WebParts) -> Starlette:
     ``/openapi.json``, ``/health`` and ``/metrics``; its lifespan runs the housekeeping."""
     ctx = parts.ctx
     dispatcher = Dispatcher(ctx, OPERATIONS)
-    dataworks_rpc = dataworks.endpoint(parts.workflow_specs, parts.jobs, ctx.clock, auth=ctx.settings.auth)
+    console_sessions = ctx.console
+    console_access = (
+        None if console_sessions is None else session_api.ConsoleAccess(console_sessions, ctx.flows.view)
+    )
+    dataworks_rpc = dataworks.endpoint(
+        parts.workflow_specs, parts.jobs, ctx.clock, auth=ctx.settings.auth, console=console_access
+    )
     document = openapi_document(OPERATIONS)
 
     async def openapi(_: Request) -> Response:
@@ -119,12 +134,20 @@ def web_app(parts: WebParts) -> Starlette:
         *(Route(prefix + "/{resource}", dispatcher.endpoint, methods=["GET", "POST"]) for prefix in PREFIXES),
         Route("/openapi.json", openapi, methods=["GET"]),
         *ops_routes(parts.ops, ctx.clock, parts.scheduler),
-        Route("/", dataworks_rpc, methods=["GET", "POST"]),
+        *(
+            [
+                *session_api.routes(console_sessions, ctx.identity, ctx.settings, ctx.clock),
+                *console_api.routes(console_sessions, ctx.zone, ctx.clock),
+            ]
+            if console_sessions is not None
+            else []
+        ),
+        *console.routes(console.Bundle(), dataworks_rpc),  # "/" is shared with the DataWorks RPC
     ]
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _http_error},
-        lifespan=_lifespan(parts.close, ctx.auth, ctx.clock, parts.scheduler, parts.jobs),
+        lifespan=_lifespan(parts.close, ctx.auth, ctx.clock, parts.scheduler, parts.jobs, console_sessions),
     )
     app.state.ctx = ctx
     app.state.scheduler = parts.scheduler

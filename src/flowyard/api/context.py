@@ -16,6 +16,7 @@ from flowyard.services.directories import DirectoryService
 from flowyard.services.flows import FlowService
 from flowyard.services.identity import IdentityService
 from flowyard.services.runs import RunService
+from flowyard.services.sessions import ConsoleSessionService
 from flowyard.settings import Settings
 
 
@@ -29,6 +30,8 @@ class ApiContext:
     flows: FlowService
     directories: DirectoryService
     runs: RunService
+    # Console sign-in; None where no browser may call (tests that build a bare context).
+    console: ConsoleSessionService | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,12 @@ Project mapping: ``ProjectId`` is the id of the one project of the application's
 other). Another or unknown project is ``Forbidden.Access`` (403); a non-numeric one
 ``InvalidParameter`` (400).
 
+Signed-in browsers (the console) call this face with their session cookie, the ``X-CSRF-Token``
+header and the organisation in ``X-Flowyard-Org`` instead of a signature
+(:class:`~flowyard.api.sessions.ConsoleAccess`): only ImportWorkflowDefinition, GetJobStatus and
+GetWorkflowDefinition, the latter for flows the user may read; ``ProjectId`` defaults to the
+organisation's project.
+
 Operations: ImportWorkflowDefinition (→ ``AsyncJob``; ``DryRun=true`` validates and converts,
 reports in the job, saves nothing), GetJobStatus (→ ``JobStatus``), GetWorkflowDefinition
 (``IncludeScriptContent=false`` leaves the nodes' script content out; absent means true, which is
@@ -33,12 +39,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from flowyard.api.limits import check_query, load_json
+from flowyard.api.sessions import COOKIE_NAME, ConsoleAccess, NotSignedInError, check_csrf, is_console_request
 from flowyard.clock import Clock
 from flowyard.dataworks import DEFAULT_MAX_SKEW, dumps, new_request_id, render_error, success_body, verify
 from flowyard.dataworks.envelope import CONTENT_TYPE, error_body
 from flowyard.domain.flows import Flow, FlowType
 from flowyard.domain.jobs import Job
-from flowyard.errors import InvalidParameterError, NoPrivilegeError
+from flowyard.domain.permissions import Caller
+from flowyard.errors import InvalidParameterError, LockedError, NoPrivilegeError
 from flowyard.services.dataworks import WorkflowSpecService
 from flowyard.services.jobs import JobRunner
 
@@ -47,6 +55,8 @@ MAX_PAGE_SIZE = 100
 #: Keeps ``(PageNumber - 1) * PageSize`` a valid SQL OFFSET on every backend.
 MAX_PAGE_NUMBER = 2**31 - 1
 WORKFLOW_TYPES = {"CycleWorkflow": True, "ManualWorkflow": False}
+CONSOLE_ACTIONS = frozenset({"ImportWorkflowDefinition", "GetJobStatus", "GetWorkflowDefinition"})
+CONSOLE_ORG_HEADER = "x-flowyard-org"
 
 
 def _ms(when: datetime | None) -> int:
@@ -105,11 +115,20 @@ class _UnknownOperationError(Exception):
 
 
 class DataWorksEndpoint:
-    def __init__(self, service: WorkflowSpecService, runner: JobRunner, clock: Clock, *, auth: bool) -> None:
+    def __init__(
+        self,
+        service: WorkflowSpecService,
+        runner: JobRunner,
+        clock: Clock,
+        *,
+        auth: bool,
+        console: ConsoleAccess | None = None,
+    ) -> None:
         self._service = service
         self._runner = runner
         self._clock = clock
         self._auth = auth
+        self._console = console
 
     async def handle(self, request: Request) -> Response:
         request_id = new_request_id()
@@ -141,8 +160,35 @@ class DataWorksEndpoint:
         if handler is None:
             raise _UnknownOperationError("InvalidAction.NotFound", f"Specified api {action!r} is not found.")
         now = self._clock.now()
-        org_id = self._caller_org(request, query, body, now) if self._auth else None
+        if self._console is not None and is_console_request(request):
+            org_id: str | None = self._console_org(self._console, request, params, action, now)
+        else:
+            org_id = self._caller_org(request, query, body, now) if self._auth else None
         return handler(params, org_id, now)
+
+    def _console_org(
+        self, console: ConsoleAccess, request: Request, params: dict[str, str], action: str, now: datetime
+    ) -> str:
+        signed = console.sessions.resolve(request.cookies.get(COOKIE_NAME, ""), now)
+        if signed is None:
+            raise NotSignedInError()
+        check_csrf(request, signed)
+        org_id = request.headers.get(CONSOLE_ORG_HEADER, "")
+        if not signed.user.is_member_of(org_id):
+            raise NoPrivilegeError(f"Forbidden: the user is not a member of organization {org_id!r}.")
+        if action not in CONSOLE_ACTIONS:
+            raise NoPrivilegeError(f"Forbidden: {action} is not available to the console.")
+        user = signed.user
+        if action == "ImportWorkflowDefinition" and user.locked:
+            raise LockedError()
+        if action == "GetWorkflowDefinition":
+            ref = params.get("Id", "")
+            if not (ref.isascii() and ref.isdigit() and len(ref) <= 18):
+                raise InvalidParameterError("Id must be a flow id when the console asks.")
+            console.check_read(Caller(user.id, user.username, org_id, user.locked), int(ref))
+            params["Id"] = self._service.workflow_ref(int(ref))
+        params.setdefault("ProjectId", str(self._service.project_of(org_id, now)))
+        return org_id
 
     def _caller_org(self, request: Request, query: list[tuple[str, str]], body: bytes, now: datetime) -> str:
         def secret_for(access_key: str) -> str | None:
@@ -285,9 +331,14 @@ class DataWorksEndpoint:
 
 
 def endpoint(
-    service: WorkflowSpecService, runner: JobRunner, clock: Clock, *, auth: bool
+    service: WorkflowSpecService,
+    runner: JobRunner,
+    clock: Clock,
+    *,
+    auth: bool,
+    console: ConsoleAccess | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
-    return DataWorksEndpoint(service, runner, clock, auth=auth).handle
+    return DataWorksEndpoint(service, runner, clock, auth=auth, console=console).handle
 
 
 __all__ = ["DataWorksEndpoint", "async_job", "endpoint", "job_status"]

@@ -18,6 +18,7 @@ from flowyard.api.auth import authenticate, signed_query
 from flowyard.api.context import ApiContext, Call, Operation
 from flowyard.api.envelope import failure, success, version_of
 from flowyard.api.limits import check_query
+from flowyard.api.sessions import authenticate_session, is_console_request
 from flowyard.api.wire import Reader, parse_json_body
 from flowyard.domain.identity import AppPrincipal
 from flowyard.domain.permissions import Caller
@@ -51,7 +52,8 @@ class Dispatcher:
         try:
             return success(version, await self._handle(request, version))
         except FlowyardError as error:
-            return failure(version, error, 413 if isinstance(error, BodyTooLargeError) else None)
+            status = 413 if isinstance(error, BodyTooLargeError) else getattr(error, "http_status", None)
+            return failure(version, error, status)
         except Exception:
             log.exception("internal error on %s %s", request.method, request.url.path)
             return failure(version, self._internal_error(request))
@@ -59,15 +61,18 @@ class Dispatcher:
     async def _handle(self, request: Request, version: str) -> object:
         body = await self._read_body(request)
         principal = None
-        if self.ctx.settings.auth:
+        pairs = signed_query(request)  # parsed exactly as the signature check parsed it
+        query = dict(pairs)
+        if self.ctx.console is not None and is_console_request(request):
+            # A browser: the console session (with its CSRF token) stands in for the signature.
+            await authenticate_session(request, self.ctx.console, self.ctx.clock, query)
+        elif self.ctx.settings.auth:
             replayable = request.query_params.get("action", "") in self.replayable_actions
             principal = await authenticate(
                 request, body, self.ctx.auth, self.ctx.clock, replay_allowed=replayable
             )
-        pairs = signed_query(request)  # parsed exactly as the signature check parsed it
         check_query(pairs)
         op = self._operation(request, version)
-        query = dict(pairs)
         reader = Reader(parse_json_body(body) if request.method == "POST" else {}, "")
         now = self.ctx.clock.now()
         caller = None

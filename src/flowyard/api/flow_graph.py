@@ -12,6 +12,7 @@ from flowyard.api.flow_codec import (
     parse_flow_type,
     parse_options_if_given,
     parse_parameters,
+    parse_task,
     render_parameters,
 )
 from flowyard.api.timefmt import fmt_timestamp
@@ -156,7 +157,14 @@ def parse_save(body: Reader) -> SaveRequest:
         tasks=None
         if tasks is None
         else tuple(
-            GraphTask(task_id=t.int("taskId"), name=t.opt_str("taskName"), placement=_placement(t))
+            GraphTask(
+                task_id=t.int("taskId") if t.raw("taskId") not in (None, "") else None,
+                name=t.opt_str("taskName"),
+                placement=_placement(t),
+                # Flowyard's extension: a task definition to create or edit a task (services/flow_save).
+                definition=parse_task(task) if (task := t.object("task")) is not None else None,
+                node_id=t.str("nodeId", ""),
+            )
             for t in graph.items("tasks")
         ),
         flows=None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from flowyard.domain.identity import Application, Organization, User
 from flowyard.errors import FlowyardError, InternalError, InvalidParameterError
 from flowyard.services.flows import FlowService
 from flowyard.services.identity import IdentityService
+from flowyard.services.sessions import ConsoleSessionService
 from flowyard.settings import load_settings
 from flowyard.store.db import make_engine, make_session_factory
 from flowyard.store.migrate import upgrade
@@ -199,6 +201,29 @@ def user_unlock(user_ref: str, data_dir: Path | None, database_url: str | None, 
     """Unlock USER (id or username)."""
     user = _set_locked(user_ref, False, data_dir, database_url)
     emit(as_json, _user_json(user), f"Unlocked user {user.id} ({user.username})")
+
+
+@user_group.command("passwd")
+@click.argument("user_ref", metavar="USER")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin.")
+@database_options
+@reports_errors
+def user_passwd(
+    user_ref: str, password_stdin: bool, data_dir: Path | None, database_url: str | None, as_json: bool
+) -> None:
+    """Set the console password of USER (id or username); prompts twice unless --password-stdin.
+
+    The user's console sessions end, and its failed sign-ins are forgotten.
+    """
+    if password_stdin:
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+    else:
+        password = str(click.prompt("New password", hide_input=True, confirmation_prompt=True))
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    with open_database(data_dir, database_url) as sessions:
+        user = ConsoleSessionService(sessions, settings).set_password(user_ref, password, SystemClock().now())
+    emit(as_json, _user_json(user), f"Set the password of user {user.id} ({user.username})")
 
 
 @user_group.command("list")

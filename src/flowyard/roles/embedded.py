@@ -24,6 +24,7 @@ from flowyard.services.identity import IdentityService
 from flowyard.services.jobs import JobRunner
 from flowyard.services.ops import OpsService
 from flowyard.services.runs import RunService
+from flowyard.services.sessions import ConsoleSessionService
 from flowyard.settings import Settings
 from flowyard.store.db import make_engine, make_session_factory
 from flowyard.store.migrate import upgrade
@@ -37,7 +38,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     sessions = make_session_factory(engine)
     zone = server_zone(settings.timezone)
     identity = IdentityService(sessions)
-    credentials = identity.bootstrap(settings, clock.now())
+    console_sessions = ConsoleSessionService(sessions, settings)
+    credentials = identity.bootstrap(settings, clock.now(), initial_password=console_sessions.new_password)
     ctx = ApiContext(
         settings=settings,
         clock=clock,
@@ -47,6 +49,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         flows=FlowService(sessions),
         directories=DirectoryService(sessions),
         runs=RunService(sessions, zone, settings.log_dir, logs=task_logs(settings, sessions)),
+        console=console_sessions,
     )
     scheduler = make_scheduler(settings, sessions, ctx.runs, clock, zone) if settings.scheduler else None
     workflow_specs = WorkflowSpecService(sessions)

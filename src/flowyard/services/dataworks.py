@@ -100,6 +100,12 @@ class WorkflowSpecService:
         with transaction(self._sessions) as session:
             return project_store.ensure_project(session, org_id, PROJECT_NAME, now)
 
+    def workflow_ref(self, flow_id: int) -> str:
+        """The GetWorkflowDefinition ``Id`` of flow ``flow_id``: its FlowSpec id, else the flow id."""
+        with transaction(self._sessions, read_only=True) as session:
+            record = spec_store.by_flow_id(session, flow_id)
+        return record.workflow_id if record is not None else str(flow_id)
+
     def org_of_project(self, project_id: int) -> str | None:
         with transaction(self._sessions, read_only=True) as session:
             found = project_store.get(session, project_id)

@@ -2,10 +2,16 @@
 
 The graph names tasks and premises by id (``t_<taskId>``, ``f_<flowId>``),
 not by name as the portable definition does. Decisions (README, "Save Flow"):
-- ``tasks`` may only list tasks the flow already has (by ``taskId``); their
-  ``taskName`` renames them and ``x``/``y`` place them. Tasks left out are
-  removed. New tasks are created with Import Flow. ``tasks`` absent keeps
-  every task.
+- ``tasks`` lists the flow's tasks by ``taskId``; their ``taskName`` renames
+  them and ``x``/``y`` place them. Tasks left out are removed. ``tasks``
+  absent keeps every task.
+- Flowyard extension (the console's designer): a task node may carry
+  ``task``, a TaskDefinition as in Export/Import Flow. With a ``taskId`` it
+  replaces that task's fields (type, cmd, resource, timeout, retries, ...);
+  without a ``taskId`` it creates a new task with a fresh id, and the node's
+  ``nodeId`` (any name the client chose, e.g. ``new_1``) stands for it in
+  ``relations``. A plain EnOS client never sends ``task``, so for it nothing
+  changes; the new ids appear in Get Flow's graph after the save.
 - ``flows`` lists premise nodes: a real flow of the organisation
   (``isVirtual`` false) or a task premise (``isVirtual`` true), matched to an
   existing premise by node id or given by the name ``"<taskId>(<taskName>)"``.
@@ -37,6 +43,7 @@ from flowyard.domain.flows import (
     Parameter,
     Placement,
     ResolvedLink,
+    TaskDefinition,
     TaskLink,
     TaskRelation,
 )
@@ -49,9 +56,11 @@ _VIRTUAL_NAME = re.compile(r"^(\d+)\((.*)\)$")
 
 @dataclass(frozen=True, slots=True)
 class GraphTask:
-    task_id: int
+    task_id: int | None  # None: a new task (the extension), ``definition`` then required
     name: str | None
     placement: Placement
+    definition: TaskDefinition | None = None
+    node_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,25 +157,54 @@ def _premise(session: Session, stored: Flow, node: GraphFlowNode) -> ResolvedLin
     return ResolvedLink("", virtual_id, upstream.id, upstream.name, task_id, task_name, node.placement)
 
 
+def _saved_task(
+    session: Session, flow_id: int, tasks_by_id: dict[int, TaskDefinition], graph_task: GraphTask
+) -> tuple[int, TaskDefinition]:
+    """The id and definition a task node of Save Flow stands for (see the module docstring)."""
+    if graph_task.task_id is None:
+        if graph_task.definition is None:
+            raise _bad("a task node needs a taskId, or a task definition to create a task")
+        task_id = counters.allocate(
+            session, counters.TASK_IDS, lambda n: store.task_location(session, n) is not None
+        )
+        task = graph_task.definition
+    else:
+        known = tasks_by_id.get(graph_task.task_id)
+        if known is None:
+            raise _bad(
+                f"task {graph_task.task_id} is not a task of flow {flow_id}; "
+                "create tasks with Import Flow or with a task definition in Save Flow"
+            )
+        task_id = graph_task.task_id
+        task = known
+        if graph_task.definition is not None:
+            task = replace(
+                graph_task.definition,
+                node_id=graph_task.definition.node_id or known.node_id,
+                rerun_mode=graph_task.definition.rerun_mode or known.rerun_mode,
+            )
+    if graph_task.name:
+        task = replace(task, name=graph_task.name)
+    return task_id, task
+
+
 def build_saved_flow(session: Session, stored: Flow, request: SaveRequest) -> Flow:
     """The flow ``request`` describes, reusing the ids of ``stored``."""
     d = stored.definition
     tasks_by_id = dict(zip(stored.task_ids, d.tasks, strict=True))
     place_by_id = dict(zip(stored.task_ids, stored.task_placements, strict=True))
+    new_nodes: dict[str, int] = {}  # client node ids of new tasks -> their fresh task ids
     if request.tasks is None:
         kept = [(tid, tasks_by_id[tid], place_by_id[tid]) for tid in stored.task_ids]
     else:
         kept = []
         for graph_task in request.tasks:
-            task = tasks_by_id.get(graph_task.task_id)
-            if task is None:
-                raise _bad(
-                    f"task {graph_task.task_id} is not a task of flow {stored.id}; "
-                    "create tasks with Import Flow"
-                )
-            if graph_task.name:
-                task = replace(task, name=graph_task.name)
-            kept.append((graph_task.task_id, task, graph_task.placement))
+            task_id, task = _saved_task(session, stored.id, tasks_by_id, graph_task)
+            if graph_task.task_id is None:
+                if not graph_task.node_id or graph_task.node_id in new_nodes:
+                    raise _bad("a new task needs a nodeId of its own")
+                new_nodes[graph_task.node_id] = task_id
+            kept.append((task_id, task, graph_task.placement))
     name_of = {tid: task.name for tid, task, _ in kept}
 
     if request.flows is None:
@@ -191,6 +229,8 @@ def build_saved_flow(session: Session, stored: Flow, request: SaveRequest) -> Fl
     premises = list(numbered.values())
 
     def resolve(node_id: str) -> tuple[str, int]:
+        if node_id in new_nodes:
+            return "task", new_nodes[node_id]
         number = _node_number(node_id)
         is_task = number in name_of
         is_premise = f"f_{number}" in numbered

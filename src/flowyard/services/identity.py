@@ -37,6 +37,7 @@ from flowyard.errors import InternalError, InvalidParameterError, InvalidUserErr
 from flowyard.settings import Settings
 from flowyard.store import identity as store
 from flowyard.store import projects as project_store
+from flowyard.store import sessions as session_store
 from flowyard.store.db import transaction
 
 __all__ = ["BOOTSTRAP_USERNAME", "Credentials", "IdentityService"]
@@ -181,7 +182,13 @@ class IdentityService:
 
     # --- first start ---------------------------------------------------------
 
-    def bootstrap(self, settings: Settings, now: datetime) -> Credentials | None:
+    def bootstrap(
+        self,
+        settings: Settings,
+        now: datetime,
+        *,
+        initial_password: Callable[[], tuple[str, str]] | None = None,
+    ) -> Credentials | None:
         """On a database without organisations, create an organisation, its DataWorks project,
         the "admin" user and an app.
 
@@ -195,6 +202,9 @@ class IdentityService:
         The file is written before the commit, under a temporary name, so a
         file that cannot be written leaves the database empty; it gets its
         final name only after the commit.
+
+        ``initial_password`` gives a one-time console password and its hash: the hash is stored
+        for "admin" in the same transaction and the password goes into the file as ``password``.
         """
         target = settings.credentials_path
         temporary: Path | None = None
@@ -207,6 +217,10 @@ class IdentityService:
                 user = self._create_user(session, BOOTSTRAP_USERNAME, frozenset({org.id}), now)
                 app = self._create_app(session, org.id, BOOTSTRAP_APP_NAME, now)
                 project_id = project_store.ensure_project(session, org.id, BOOTSTRAP_PROJECT_NAME, now)
+                password = None
+                if initial_password is not None:
+                    password, hashed = initial_password()
+                    session_store.set_password_hash(session, user.id, hashed, now)
                 credentials = Credentials(
                     url=server_url(settings),
                     org_id=org.id,
@@ -215,6 +229,7 @@ class IdentityService:
                     access_key=app.access_key,
                     secret_key=app.secret_key,
                     project_id=project_id,
+                    password=password,
                 )
                 temporary = _write_private_file(target, credentials.to_json())
         except IntegrityError:

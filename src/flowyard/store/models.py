@@ -473,3 +473,33 @@ class RunEventRow(Base):
     task_instance_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     attempt_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
     payload: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class UserPassword(Base):
+    """A person's console password as an argon2id hash (no row: the user cannot sign in)."""
+
+    __tablename__ = "user_passwords"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    hash: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConsoleSession(Base):
+    """A signed-in browser: the SHA-256 of the cookie's token, its CSRF token and its two clocks."""
+
+    __tablename__ = "console_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class LoginFailure(Base):
+    """Consecutive failed sign-ins per username (known or not), reset by a success."""
+
+    __tablename__ = "login_failures"
+    username: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime())
