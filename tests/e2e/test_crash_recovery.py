@@ -105,6 +105,8 @@ def test_kill_minus_nine_then_restart(tmp_path: Path) -> None:
             b = client.trigger_flow(doomed, now_ms)
             for inst in (a, b):
                 wait_for("tasks to run", lambda inst=inst: task_status(client, inst)["t"] == "RUNNING")
+                name = task_instance(client, inst, "t")
+                wait_for("its process to start", lambda name=name: processes_of(name, tmp_path))
             doomed_task = task_instance(client, b, "t")
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=10)

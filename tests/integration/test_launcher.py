@@ -279,8 +279,9 @@ def test_tasks_of_a_killed_embedded_executor_run_to_their_end_and_leave_records(
 
 def test_a_clean_shutdown_stops_the_launcher(tmp_path: Path) -> None:
     executor = LocalExecutor(FakeClock(START), total_cpu=1.0, orphans=Orphans.KILL)
-    process = executor._launcher.process
     executor.submit(attempt(tmp_path, "one", "true"))
+    assert executor._launcher is not None
+    process = executor._launcher.process
     assert executor.results(timeout=10)[0].outcome is Outcome.SUCCESS
     executor.shutdown()
     assert process.poll() == 0

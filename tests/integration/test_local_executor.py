@@ -500,8 +500,9 @@ def test_without_pidfds_exits_and_timeouts_are_found_by_polling(
     command = launcher_module.launcher_command
     monkeypatch.setattr(launcher_module, "launcher_command", lambda *args: [*command(*args), "--poll"])
     with LocalExecutor(SystemClock(), total_cpu=4.0, kill_grace_seconds=GRACE) as executor:
-        assert "--poll" in executor._launcher.process.args  # type: ignore[operator]
         executor.submit(spec("exit 0", attempt_id="ok"))
+        assert executor._launcher is not None
+        assert "--poll" in executor._launcher.process.args  # type: ignore[operator]
         executor.submit(spec("exit 3", attempt_id="bad"))
         executor.submit(
             spec("sleep 100 & echo $! >> pids.txt; sleep 100", attempt_id="slow", timeout_seconds=1)
@@ -521,6 +522,7 @@ def test_a_dead_launcher_loses_its_attempts_and_the_next_submit_gets_a_new_one(
     attempt = spec(command, attempt_id=attempt_id, env=env)
     executor.submit(attempt)
     wait_ready(fifo)
+    assert executor._launcher is not None
     first = executor._launcher.process
     first.kill()
     result = one(executor)
@@ -534,4 +536,20 @@ def test_a_dead_launcher_loses_its_attempts_and_the_next_submit_gets_a_new_one(
     assert not alive_in_group(background, leader) and not alive_in_group(leader, leader)
     executor.submit(spec("echo again", attempt_id="a2"))
     assert one(executor).outcome is Outcome.SUCCESS
-    assert executor._launcher.process is not first
+    assert executor._launcher is not None and executor._launcher.process is not first
+
+
+def test_the_launcher_starts_with_the_first_attempt_and_retires_when_idle(
+    spec: Specs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(launcher_module, "IDLE_SECONDS", 0.3)
+    with LocalExecutor(SystemClock(), total_cpu=4.0, kill_grace_seconds=GRACE) as executor:
+        assert executor._launcher is None  # an executor that runs nothing holds no process
+        executor.submit(spec("true"))
+        assert one(executor).outcome is Outcome.SUCCESS
+        first = executor._launcher
+        assert first is not None
+        assert first.process.wait(10) == 0  # idle for 0.3 s: it offered to go and was let go
+        executor.submit(spec("echo again", attempt_id="a2"))
+        assert one(executor).outcome is Outcome.SUCCESS
+        assert executor._launcher is not first

@@ -63,6 +63,8 @@ ASCII (so every str round-trips, lone surrogates included)::
       {"op": "close"}
     launcher -> executor
       {"op": "ended", "id", "pid", "outcome", "exit_code", "message"}
+      {"op": "idle"}        no child for IDLE_SECONDS: the executor answers "close" unless it has
+                            sent a spawn meanwhile (so idle executors, in tests say, hold no process)
 
 The launcher never blocks on its output (it queues what the executor has not
 read yet), so an executor blocked sending to it always gets through.
@@ -74,6 +76,7 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 import os
 import selectors
 import signal
@@ -98,6 +101,7 @@ log = logging.getLogger("flowyard.launcher")
 
 POLL_INTERVAL = 0.01  # seconds between exit checks of children without a pidfd, or of a dying group
 MEMORY_CHECK_INTERVAL = 0.1  # seconds between /proc scans while any attempt has a memory limit
+IDLE_SECONDS = 30.0  # without a child this long, it offers to exit (the executor starts another when needed)
 RECEIVE_BYTES = 1 << 16
 FRAME = struct.Struct(">I")
 LOST_WITH_EXECUTOR = "lost: its executor exited while it ran"
@@ -149,6 +153,8 @@ def launcher_command(fd: int, orphans: Orphans, grace: float) -> list[str]:
         orphans.value,
         "--grace",
         repr(grace),
+        "--idle",
+        repr(IDLE_SECONDS),  # read at each start, so a test can shorten it
     ]
 
 
@@ -240,7 +246,15 @@ class _Child:
 class Launcher:
     """The launcher's loop: requests from the executor in, children out, exits reported back."""
 
-    def __init__(self, sock: socket.socket, orphans: Orphans, grace: float, use_pidfds: bool = True) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        orphans: Orphans,
+        grace: float,
+        use_pidfds: bool = True,
+        idle_seconds: float = IDLE_SECONDS,
+    ) -> None:
+        self._idle_seconds = idle_seconds
         sock.setblocking(False)
         self._sock = sock
         self._orphans = orphans
@@ -259,6 +273,7 @@ class Launcher:
         self._draining: dict[int, tuple[dict[str, Any], float]] = {}
         self._next_memory_check = 0.0
         self._polled = 0  # children without a pidfd, checked every POLL_INTERVAL
+        self._idle_since: float | None = time.monotonic()  # None while a child runs or after "idle"
         self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)  # every task's stdin
 
     def run(self) -> None:
@@ -276,6 +291,7 @@ class Launcher:
             now = time.monotonic()
             self._enforce_timeouts(now)
             self._watch_groups(now)
+            self._check_idle(now)
             self._flush()
         if self._connected:  # closing: hand over the last reports, then go
             with contextlib.suppress(OSError):
@@ -406,9 +422,20 @@ class Launcher:
                 report["message"] += f"; {live} process(es) of its group survived SIGKILL"
             self._send(report)
 
+    def _check_idle(self, now: float) -> None:
+        if self._children or self._draining:
+            self._idle_since = None
+        elif self._idle_since is None:
+            self._idle_since = now
+        elif now - self._idle_since >= self._idle_seconds and self._connected and not self._closing:
+            self._send({"op": "idle"})
+            self._idle_since = math.inf  # said once; a spawn starts the count again
+
     def _wait_time(self) -> float | None:
         now = time.monotonic()
         due: list[float] = [now + POLL_INTERVAL] if self._polled or self._draining else []
+        if self._idle_since not in (None, math.inf) and not (self._children or self._draining):
+            due.append(self._idle_since + self._idle_seconds)
         for child in self._children.values():
             if child.deadline is not None and child.reason is None:
                 due.append(child.deadline)
@@ -541,10 +568,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--orphans", choices=[o.value for o in Orphans], default=Orphans.FINISH.value)
     parser.add_argument("--grace", type=float, default=5.0, help="seconds from SIGTERM to SIGKILL")
     parser.add_argument("--poll", action="store_true", help="poll for exits instead of using pidfds")
+    parser.add_argument(
+        "--idle", type=float, default=IDLE_SECONDS, help="seconds without a child before it offers to exit"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="flowyard launcher %(process)d: %(message)s")
     sock = socket.socket(fileno=args.fd)
-    Launcher(sock, Orphans(args.orphans), args.grace, use_pidfds=not args.poll).run()
+    Launcher(sock, Orphans(args.orphans), args.grace, use_pidfds=not args.poll, idle_seconds=args.idle).run()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ attempt that ends while the server is down (killed with -9, say) is settled
 with its real result at the restart instead of running again. ``submit``
 sends the launcher one request and returns at once; one reaper thread reads
 what the launcher reports, sleeping in epoll on its socket and a wake-up pipe,
-so 200 running attempts cost one thread and no polling here.
+so 200 running attempts cost one thread and no polling here. The launcher
+starts with the first attempt and is let go after 30 s without a child (the
+next attempt starts another, an interpreter start of ~50 ms), so an executor
+that runs nothing, like most of those a test suite creates, holds no process.
 
 How an attempt ends, and who decides:
 
@@ -125,9 +128,10 @@ class LocalExecutor:
         self._results: list[AttemptResult] = []
         self._closing = False
         self._released = False
-        # Started now, so its interpreter is up before the first attempt comes.
-        self._launcher = LauncherClient(orphans, kill_grace_seconds)
-        self._launchers: list[LauncherClient] = [self._launcher]  # not given up yet, the current one last
+        # Started by the first submit, and retired when it has been idle a while (it says so), so an
+        # executor that runs nothing costs no process.
+        self._launcher: LauncherClient | None = None
+        self._launchers: list[LauncherClient] = []  # not given up yet, the current one last
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -256,20 +260,21 @@ class LocalExecutor:
         }
 
     def _send_spawn_locked(self, attempt: _Attempt, request: dict[str, Any]) -> None:
-        """Send to the current launcher, starting a new one if it died (once)."""
+        """Send to the current launcher, starting one if there is none or it died (once)."""
         for last_try in (False, True):
-            if self._launcher.dead:
-                self._launcher = LauncherClient(self._orphans, self._grace)
-                self._launchers.append(self._launcher)
+            launcher = self._launcher
+            if launcher is None or launcher.dead:
+                launcher = self._launcher = LauncherClient(self._orphans, self._grace)
+                self._launchers.append(launcher)
                 self._wake()  # for the reaper to watch it
             try:
-                self._launcher.send(request)
+                launcher.send(request)
             except OSError:
-                self._launcher.dead = True
+                launcher.dead = True
                 if last_try:
                     raise
                 continue
-            attempt.launcher = self._launcher
+            attempt.launcher = launcher
             return
 
     def _idle_locked(self) -> bool:
@@ -365,6 +370,9 @@ class LocalExecutor:
                     done += self._lost_with_locked(launcher)
                     continue
                 for message in messages:
+                    if message["op"] == "idle":
+                        self._retire_if_idle_locked(launcher)
+                        continue
                     attempt = self._attempts.pop(message["id"], None)
                     if attempt is None:
                         logger.error("the launcher reported unknown attempt %s", message["id"])
@@ -378,6 +386,20 @@ class LocalExecutor:
         self._deliver(done)
         with self._lock:
             return not self._idle_locked()
+
+    def _retire_if_idle_locked(self, launcher: LauncherClient) -> None:
+        """The launcher has had no child for a while: let it go, unless an attempt went to it meanwhile.
+
+        Decided here, under the lock that submit sends under, so no spawn request can reach a
+        launcher on its way out; its end of file then comes with nothing running.
+        """
+        if any(a.launcher is launcher for a in self._attempts.values()):
+            return
+        launcher.dead = True
+        if self._launcher is launcher:
+            self._launcher = None
+        with contextlib.suppress(OSError):
+            launcher.send({"op": "close"})
 
     def _watch_launchers(self) -> None:
         """Watch every launcher not given up yet; a dead one then reads as closed at once."""
