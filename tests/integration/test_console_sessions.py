@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from flowyard.roles.embedded import create_app
 from flowyard.api.sessions import COOKIE_NAME
 from flowyard.clock import FakeClock
+from flowyard.roles.embedded import create_app
 from flowyard.settings import Settings
 from tests.integration.conftest import EXAMPLES, START, load_example
 
