@@ -12,6 +12,7 @@ describe("cronInWords", () => {
     ["0 0 1 L * ?", "zh-CN", "每月最后一天 01:00"],
     ["15 0 2 * * ?", "en", "15 0 2 * * ?"],
     ["0 0 2 * * ? 2030", "en", "0 0 2 * * ? 2030"],
+    ["00 03 00 * * ?", "en", "every day at 00:03"],
     ["nonsense", "en", "nonsense"],
   ] as const)("%s (%s) -> %s", (expr, locale, words) => {
     expect(cronInWords(expr, locale)).toBe(words);

@@ -11,7 +11,7 @@ const DAYS_ZH: Record<string, string> = {
 };
 
 const NUMBER = /^\d+$/;
-const pad = (n: string) => n.padStart(2, "0");
+const pad = (n: string) => String(Number(n)).padStart(2, "0");
 
 function days(field: string, locale: Locale): string | null {
   const names = locale === "zh-CN" ? DAYS_ZH : DAYS_EN;
@@ -36,7 +36,7 @@ export function cronInWords(expression: string, locale: Locale): string {
   if (fields.length < 6 || fields.length > 7) return expression;
   const [sec, min, hour, dom, month, dow] = fields as [string, string, string, string, string, string];
   const year = fields[6] ?? "*";
-  if (sec !== "0" || month !== "*" || year !== "*") return expression;
+  if (!NUMBER.test(sec) || Number(sec) !== 0 || month !== "*" || year !== "*") return expression;
   const zh = locale === "zh-CN";
   const anyDom = dom === "*" || dom === "?";
   const anyDow = dow === "*" || dow === "?";
@@ -47,12 +47,14 @@ export function cronInWords(expression: string, locale: Locale): string {
       const on = days(dow, locale);
       if (on) return zh ? `每${on} ${at}` : `every ${on} at ${at}`;
     }
-    if (anyDow && NUMBER.test(dom)) return zh ? `每月 ${dom} 日 ${at}` : `day ${dom} of every month at ${at}`;
+    if (anyDow && NUMBER.test(dom)) {
+      return zh ? `每月 ${Number(dom)} 日 ${at}` : `day ${Number(dom)} of every month at ${at}`;
+    }
     if (anyDow && dom === "L") return zh ? `每月最后一天 ${at}` : `last day of every month at ${at}`;
     return expression;
   }
   if (NUMBER.test(min) && hour === "*" && anyDom && anyDow) {
-    return zh ? `每小时第 ${min} 分` : `every hour at minute ${min}`;
+    return zh ? `每小时第 ${Number(min)} 分` : `every hour at minute ${Number(min)}`;
   }
   const step = /^(?:0|\*)\/(\d+)$/.exec(min);
   if (step && hour === "*" && anyDom && anyDow) {
