@@ -24,8 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from flowyard.clock import Clock
 from flowyard.executor.base import AttemptResult, AttemptSpec, ExecutorClosedError, Outcome
 from flowyard.executor.celery_app import RUN_ATTEMPT, queue_name
-from flowyard.store import attempts as store
-from flowyard.store.db import transaction
+from flowyard.services.remote_attempts import RemoteAttempts
 
 log = logging.getLogger("flowyard.executor.remote")
 
@@ -50,7 +49,7 @@ class CeleryExecutor:
         poll_seconds: float = RESULT_POLL_SECONDS,
     ) -> None:
         self._app = app
-        self._sessions = sessions
+        self._attempts = RemoteAttempts(sessions)
         self._clock = clock
         self._prefix = queue_prefix
         self._requeue_after = requeue_after
@@ -84,15 +83,10 @@ class CeleryExecutor:
 
     def cancel(self, attempt_id: str) -> bool:
         """Cancel a queued attempt at once; ask the worker running it to kill it otherwise."""
-        now = self._clock.now()
-        with transaction(self._sessions) as session:
-            if store.cancel_queued(session, attempt_id, now):
-                return True
-            return store.request_cancel(session, attempt_id)
+        return self._attempts.cancel(attempt_id, self._clock.now())
 
     def results(self, timeout: float = 0.0) -> list[AttemptResult]:
-        with transaction(self._sessions, read_only=True) as session:
-            rows = store.ended(session)
+        rows = self._attempts.ended()
         now = self._clock.now()
         return [
             AttemptResult(
@@ -127,8 +121,7 @@ class CeleryExecutor:
         assert self._on_result is not None
         while not self._stopped.wait(self._poll_seconds):
             try:
-                with transaction(self._sessions, read_only=True) as session:
-                    found = store.any_ended(session)
+                found = self._attempts.any_ended()
             except Exception as error:
                 log.warning("result poll failed: %s", error)
                 continue
@@ -153,8 +146,7 @@ class CeleryExecutor:
 
     def resend_due(self, now: datetime) -> int:
         """Publish again every queued attempt whose message may have been lost; returns how many."""
-        with transaction(self._sessions, read_only=True) as session:
-            due = store.to_resend(session, now, self._requeue_after.total_seconds())
+        due = self._attempts.to_resend(now, self._requeue_after.total_seconds())
         count = sum(self._enqueue(attempt.id, attempt.queue) for attempt in due)
         if count:
             log.info("publishing %d queued attempts again", count)
@@ -183,8 +175,7 @@ class CeleryExecutor:
             if not sent:
                 continue
             try:
-                with transaction(self._sessions) as session:
-                    store.mark_sent(session, sent, self._clock.now())
+                self._attempts.mark_sent(sent, self._clock.now())
             except Exception:
                 log.exception("could not record that %d attempts were published", len(sent))
 

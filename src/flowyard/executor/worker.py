@@ -35,13 +35,8 @@ from flowyard.executor.exits import exit_record_path
 from flowyard.executor.launcher import Orphans
 from flowyard.executor.local import LocalExecutor
 from flowyard.executor.recovery import OWNER_VARIABLE, recover_attempts
+from flowyard.services.remote_attempts import Ending, RemoteAttempts, Shipment
 from flowyard.services.task_logs import log_file
-from flowyard.store import attempts as attempt_store
-from flowyard.store import instances as instance_store
-from flowyard.store import logs as log_store
-from flowyard.store import workers as worker_store
-from flowyard.store.db import transaction
-from flowyard.store.notify import RESULTS, notify
 
 log = logging.getLogger("flowyard.worker")
 
@@ -102,7 +97,7 @@ class WorkerRuntime:
         heartbeat_seconds: float,
     ) -> None:
         self.name = name
-        self._sessions = sessions
+        self._attempts = RemoteAttempts(sessions)
         self._clock = clock
         self._queues = queues
         self._concurrency = concurrency
@@ -129,35 +124,28 @@ class WorkerRuntime:
         The others were killed with that run (its launcher kills them) or are killed now: lost.
         """
         now = self._clock.now()
-        with transaction(self._sessions) as session:
-            worker_store.register(
-                session, self.name, socket.gethostname(), os.getpid(), self._queues, self._concurrency, now
-            )
-            left = attempt_store.running_attempts(session, self.name)
-            tasks = {a.id: instance_store.get_task(session, a.task_instance_id) for a in left}
+        found = self._attempts.register(
+            self.name, socket.gethostname(), os.getpid(), self._queues, self._concurrency, now
+        )
+        left = [attempt for attempt, _ in found]
         if left:
             paths = {
                 a.id: None
-                if (task := tasks[a.id]) is None
+                if task is None
                 else exit_record_path(log_file(self._log_root, task.flow_instance_id, task.id), a.run_num)
-                for a in left
+                for a, task in found
             }
             endings = recover_attempts(paths, self.name)
-            with transaction(self._sessions) as session:
-                for attempt in left:
-                    ending = endings[attempt.id]
-                    attempt_store.end(
-                        session,
-                        attempt.id,
-                        self.name,
-                        outcome="lost" if ending is None else ending.outcome.value,
-                        exit_code=None if ending is None else ending.exit_code,
-                        message=f"lost: worker {self.name} restarted while it ran"
-                        if ending is None
-                        else ending.message,
-                        now=now if ending is None else ending.ended_at,
-                    )
-                notify(session, RESULTS)
+            lost = f"lost: worker {self.name} restarted while it ran"
+            self._attempts.settle_left(
+                self.name,
+                [
+                    Ending(a.id, "lost", None, lost, now)
+                    if (e := endings[a.id]) is None
+                    else Ending(a.id, e.outcome.value, e.exit_code, e.message, e.ended_at)
+                    for a in left
+                ],
+            )
             log.warning(
                 "settled %d attempts a previous run of %s left running (%d from their exit records)",
                 len(left),
@@ -176,8 +164,7 @@ class WorkerRuntime:
 
     def run_attempt(self, attempt_id: str) -> str:
         """Claim and run ``attempt_id``; returns its outcome, or "skipped" when it was not claimable."""
-        with transaction(self._sessions) as session:
-            claimed = attempt_store.claim(session, attempt_id, self.name, self._clock.now())
+        claimed = self._attempts.claim(attempt_id, self.name, self._clock.now())
         if claimed is None:
             log.info(
                 "attempt %s is not queued any more (duplicate or cancelled message): skipped", attempt_id
@@ -222,20 +209,15 @@ class WorkerRuntime:
             try:
                 with self._ship_lock:
                     tail = shipper.take(final=True)
-                    with transaction(self._sessions) as session:
-                        log_store.append(
-                            session, shipper.task_instance_id, tail, self._clock.now(), result.attempt_id
-                        )
-                        accepted = attempt_store.end(
-                            session,
-                            result.attempt_id,
-                            self.name,
-                            outcome=result.outcome.value,
-                            exit_code=result.exit_code,
-                            message=result.message,
-                            now=result.ended_at,
-                        )
-                        notify(session, RESULTS)  # the leading scheduler records it at once
+                    ending = Ending(
+                        result.attempt_id,
+                        result.outcome.value,
+                        result.exit_code,
+                        result.message,
+                        result.ended_at,
+                    )
+                    shipment = Shipment(shipper.task_instance_id, result.attempt_id, tail)
+                    accepted = self._attempts.report(self.name, ending, shipment, self._clock.now())
                     shipper.shipped(tail)
                 if not accepted:
                     log.warning("attempt %s was declared lost before it ended here", result.attempt_id)
@@ -261,11 +243,8 @@ class WorkerRuntime:
         now = self._clock.now()
         with self._ship_lock:
             taken = [(shipper, shipper.take()) for shipper in shippers]
-            with transaction(self._sessions) as session:
-                worker_store.beat(session, self.name, now)
-                cancels = attempt_store.heartbeat(session, self.name, now)
-                for shipper, text in taken:
-                    log_store.append(session, shipper.task_instance_id, text, now, shipper.attempt_id)
+            shipments = [Shipment(s.task_instance_id, s.attempt_id, text) for s, text in taken if text]
+            cancels = self._attempts.beat(self.name, shipments, now)
             for shipper, text in taken:
                 shipper.shipped(text)
         for attempt_id in cancels:
