@@ -24,7 +24,7 @@ CREATED_AT = datetime(2026, 11, 22, 8, 30, 15, 123456, tzinfo=UTC)
 # Written with a +08:00 offset on purpose: it must come back as the same instant in UTC.
 UPDATED_AT = datetime(2026, 11, 23, 9, 0, 0, 654321, tzinfo=timezone(timedelta(hours=8)))
 APP_TABLES = sorted(m.Base.metadata.tables)
-HEAD = "0006"
+HEAD = "0009"
 REVISION_FILES = [
     "0001_initial_schema.py",
     "0002_flow_instances.py",
@@ -32,6 +32,7 @@ REVISION_FILES = [
     "0004_dataworks_job_leases.py",
     "0005_flow_schedule_options.py",
     "0006_scale_out.py",
+    "0009_task_reference_indexes.py",
 ]
 
 

@@ -121,7 +121,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     )
     scheduler = make_scheduler(settings, sessions, ctx.runs, clock, zone) if settings.scheduler else None
     dispatcher = Dispatcher(ctx, OPERATIONS)
-    workflow_specs = WorkflowSpecService(sessions)
+    workflow_specs = WorkflowSpecService(sessions, max_tasks=settings.max_tasks_per_flow)
     jobs = JobRunner(workflow_specs, workflow_specs.org_id_of, clock.now)
     dataworks_rpc = dataworks.endpoint(workflow_specs, jobs, clock, auth=settings.auth)
     document = openapi_document(OPERATIONS)

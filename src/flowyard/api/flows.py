@@ -27,6 +27,13 @@ def import_flow(call: Call) -> dict[str, Any]:
     flow_json = body.object("flowJson")
     if flow_json is None:
         raise InvalidParameterError("Invalid parameter: flowJson is required")
+    limit = call.ctx.settings.max_tasks_per_flow
+    tasks = flow_json.list("tasks") or []
+    if len(tasks) > limit:  # counted before parsing: nothing of an oversized flow is read further
+        raise InvalidParameterError(
+            f"Invalid parameter: flowJson.tasks lists {len(tasks)} tasks; a flow may have at most {limit}"
+            " (server setting max_tasks_per_flow)"
+        )
     definition = parse_definition(flow_json, name=name)
     desc = body.opt_str("desc")
     if desc:
