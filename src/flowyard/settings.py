@@ -24,6 +24,10 @@ DEFAULT_SIGNATURE_MAX_SKEW_SECONDS = 300
 DEFAULT_TOKEN_TTL_SECONDS = 7200
 DEFAULT_SESSION_IDLE_SECONDS = 3600
 DEFAULT_SESSION_MAX_SECONDS = 12 * 3600
+# Tasks one flow may have (Import Flow, the DataWorks face). Importing or deleting a flow holds the
+# database's write lock for a time proportional to its tasks; at this size that is well under a
+# second on both backends (README, "Limits").
+DEFAULT_MAX_TASKS_PER_FLOW = 2000
 
 
 def default_data_dir() -> Path:
@@ -44,6 +48,7 @@ class Settings(BaseSettings):
     auth: bool = True
     signature_max_skew_seconds: int = Field(default=DEFAULT_SIGNATURE_MAX_SKEW_SECONDS, gt=0)
     token_ttl_seconds: int = Field(default=DEFAULT_TOKEN_TTL_SECONDS, gt=0)
+    max_tasks_per_flow: int = Field(default=DEFAULT_MAX_TASKS_PER_FLOW, gt=0, le=100_000)
     # IANA zone used to render EnOS time strings and compute business dates;
     # None means the machine's local zone.
     timezone: str | None = None

@@ -4,6 +4,7 @@ the field, on SQLite and PostgreSQL, never a 500 or a 62109."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -318,3 +319,12 @@ def test_dataworks_hostile_parameters(
     assert response.status_code == 400, response.text
     body = response.json()
     assert body["Code"] == "InvalidParameter" and field in body["Message"], body
+
+
+def test_an_unterminated_string_of_escaped_quotes_is_refused_quickly(api: Api) -> None:
+    # Scanning such text for strings before decoding it would be quadratic; it is decoded first.
+    text = '{"flowName": "' + '\\"' * 2_000_000
+    started = time.perf_counter()
+    answer = raw_call(api, "POST", "flows", "import", text)
+    assert answer["code"] == 62102 and answer["msg"] == "Invalid request body."
+    assert time.perf_counter() - started < 5

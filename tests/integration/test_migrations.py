@@ -25,7 +25,7 @@ CREATED_AT = datetime(2026, 11, 22, 8, 30, 15, 123456, tzinfo=UTC)
 # Written with a +08:00 offset on purpose: it must come back as the same instant in UTC.
 UPDATED_AT = datetime(2026, 11, 23, 9, 0, 0, 654321, tzinfo=timezone(timedelta(hours=8)))
 APP_TABLES = sorted(m.Base.metadata.tables)
-HEAD = "0009"
+HEAD = "0010"
 REVISION_FILES = [
     "0001_initial_schema.py",
     "0002_flow_instances.py",
@@ -36,6 +36,7 @@ REVISION_FILES = [
     "0007_run_events.py",
     "0008_python_names_in_stored_json.py",
     "0009_console_sessions.py",
+    "0010_task_reference_indexes.py",
 ]
 
 

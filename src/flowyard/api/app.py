@@ -25,7 +25,7 @@ from flowyard.api import sessions as session_api
 from flowyard.api.context import ApiContext
 from flowyard.api.dispatch import Dispatcher
 from flowyard.api.envelope import failure, version_of
-from flowyard.api.openapi import openapi_document
+from flowyard.api.openapi import docs_page, openapi_document
 from flowyard.api.ops import ops_routes
 from flowyard.api.tokens import token_routes
 from flowyard.clock import Clock
@@ -129,10 +129,16 @@ def web_app(parts: WebParts) -> Starlette:
     async def openapi(_: Request) -> Response:
         return JSONResponse(document)
 
+    page = docs_page()
+
+    async def docs(_: Request) -> Response:
+        return Response(page, media_type="text/html; charset=utf-8")
+
     routes = [
         *token_routes(ctx.auth, ctx.clock),
         *(Route(prefix + "/{resource}", dispatcher.endpoint, methods=["GET", "POST"]) for prefix in PREFIXES),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
         *ops_routes(parts.ops, ctx.clock, parts.scheduler),
         *(
             [

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from pydantic import BaseModel
+
+from flowyard.api.schemas import QueryParam
 from flowyard.api.wire import Reader, to_int
 from flowyard.clock import Clock
 from flowyard.domain.permissions import Caller
@@ -79,5 +82,8 @@ class Operation:
     # True when the operation changes nothing (export, get, search, list, logs, time). Only such
     # operations accept a repeated apim-signature inside the skew window (README, "Security").
     read_only: bool = False
+    # What the operation reads, for the OpenAPI document (flowyard.api.schemas).
+    query: tuple[QueryParam, ...] = ()
+    body: type[BaseModel] | None = None
     # The 62109 wording of this operation when it differs from "Internal server exception": (V2.1, V2.0).
     internal_message: tuple[str, str] | None = None

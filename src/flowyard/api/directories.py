@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowyard.api.context import Call, Operation
+from flowyard.api.schemas import CreateDirectory
 from flowyard.api.timefmt import gmt_label, to_epoch_ms
 from flowyard.services.directories import DirectoryNode
 
@@ -37,7 +38,7 @@ def time_zone(call: Call) -> dict[str, str]:
 
 
 OPERATIONS = (
-    Operation("directories", "POST", "create", create_directory),
+    Operation("directories", "POST", "create", create_directory, body=CreateDirectory),
     Operation("directories", "GET", "listWorkFlowDirs", list_directories, read_only=True),
     Operation("time", "GET", "getCurrentTime", current_time, needs_user=False, read_only=True),
     Operation("time", "GET", "getTimeZone", time_zone, needs_user=False, read_only=True),

@@ -10,6 +10,15 @@ from flowyard.api.flow_codec import parse_definition, render_definition
 from flowyard.api.flow_graph import parse_save, render_detail
 from flowyard.api.limits import MAX_REQUESTED_ID, check_length, check_range
 from flowyard.api.pagination import parse_page
+from flowyard.api.schemas import (
+    EXPRESSION,
+    FLOW_ID,
+    SEARCH_VALUE,
+    FlowRef,
+    ImportFlow,
+    SaveFlow,
+    SearchFlows,
+)
 from flowyard.errors import InvalidParameterError
 
 SEARCH_FIELDS = ("create_time", "update_time", "start_time")
@@ -27,6 +36,13 @@ def import_flow(call: Call) -> dict[str, Any]:
     flow_json = body.object("flowJson")
     if flow_json is None:
         raise InvalidParameterError("Invalid parameter: flowJson is required")
+    limit = call.ctx.settings.max_tasks_per_flow
+    tasks = flow_json.list("tasks") or []
+    if len(tasks) > limit:  # counted before parsing: nothing of an oversized flow is read further
+        raise InvalidParameterError(
+            f"Invalid parameter: flowJson.tasks lists {len(tasks)} tasks; a flow may have at most {limit}"
+            " (server setting max_tasks_per_flow)"
+        )
     definition = parse_definition(flow_json, name=name)
     desc = body.opt_str("desc")
     if desc:
@@ -96,14 +112,15 @@ OPERATIONS = (
         "import",
         import_flow,
         internal_message=("Failed to create workflow", "Workflow creating failed"),
+        body=ImportFlow,
     ),
-    Operation("flows", "GET", "export", export_flow, read_only=True),
-    Operation("flows", "GET", "get", get_flow, read_only=True),
-    Operation("flows", "GET", "loadForEdit", get_flow, read_only=True),
-    Operation("flows", "POST", "save", save_flow),
-    Operation("flows", "POST", "search", search_flows, read_only=True),
-    Operation("flows", "GET", "getMyFlow", my_flows, read_only=True),
-    Operation("flows", "GET", "delete", delete_flow),
-    Operation("flows", "POST", "enable", enable_flow),
-    Operation("flows", "POST", "disable", disable_flow),
+    Operation("flows", "GET", "export", export_flow, read_only=True, query=(FLOW_ID,)),
+    Operation("flows", "GET", "get", get_flow, read_only=True, query=(FLOW_ID,)),
+    Operation("flows", "GET", "loadForEdit", get_flow, read_only=True, query=(FLOW_ID,)),
+    Operation("flows", "POST", "save", save_flow, body=SaveFlow),
+    Operation("flows", "POST", "search", search_flows, read_only=True, body=SearchFlows),
+    Operation("flows", "GET", "getMyFlow", my_flows, read_only=True, query=(EXPRESSION, SEARCH_VALUE)),
+    Operation("flows", "GET", "delete", delete_flow, query=(FLOW_ID,)),
+    Operation("flows", "POST", "enable", enable_flow, body=FlowRef),
+    Operation("flows", "POST", "disable", disable_flow, body=FlowRef),
 )

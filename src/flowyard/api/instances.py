@@ -17,6 +17,16 @@ from flowyard.api.flow_codec import (
 )
 from flowyard.api.limits import check_length
 from flowyard.api.pagination import parse_page
+from flowyard.api.schemas import (
+    FLOW_INST_ID,
+    MAX_LENGTH,
+    TASK_INST_ID,
+    CancelInstance,
+    SearchInstances,
+    Trigger,
+    TriggerFromTask,
+    UpdateAndTrigger,
+)
 from flowyard.api.timefmt import fmt_datetime, fmt_timestamp, from_epoch_ms
 from flowyard.api.wire import to_int
 from flowyard.domain import tasktypes
@@ -272,12 +282,20 @@ def get_log(call: Call) -> dict[str, str]:
 
 V21_ONLY = frozenset({"v2.1"})
 OPERATIONS = (
-    Operation("flows", "POST", "trigger", trigger),
-    Operation("flows", "POST", "triggerFromTask", trigger_from_task, versions=V21_ONLY),
-    Operation("flows", "POST", "updateAndTrigger", update_and_trigger),
-    Operation("flowInstances", "POST", "cancel", cancel),
-    Operation("flowInstances", "GET", "get", get_instance, read_only=True),
-    Operation("flowInstances", "POST", "search", search_instances, read_only=True),
-    Operation("taskInstances", "GET", "get", get_task_instance, versions=V21_ONLY, read_only=True),
-    Operation("taskInstances", "GET", "getLog", get_log, read_only=True),
+    Operation("flows", "POST", "trigger", trigger, body=Trigger),
+    Operation("flows", "POST", "triggerFromTask", trigger_from_task, versions=V21_ONLY, body=TriggerFromTask),
+    Operation("flows", "POST", "updateAndTrigger", update_and_trigger, body=UpdateAndTrigger),
+    Operation("flowInstances", "POST", "cancel", cancel, body=CancelInstance),
+    Operation("flowInstances", "GET", "get", get_instance, read_only=True, query=(FLOW_INST_ID,)),
+    Operation("flowInstances", "POST", "search", search_instances, read_only=True, body=SearchInstances),
+    Operation(
+        "taskInstances",
+        "GET",
+        "get",
+        get_task_instance,
+        versions=V21_ONLY,
+        read_only=True,
+        query=(TASK_INST_ID,),
+    ),
+    Operation("taskInstances", "GET", "getLog", get_log, read_only=True, query=(TASK_INST_ID, MAX_LENGTH)),
 )

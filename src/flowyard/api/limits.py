@@ -4,8 +4,8 @@ Hostile input must become a 62102 naming the field, never reach the core or the 
 (README, "Limits"). What this module guards against, and why here:
 
 * nesting deeper than :data:`MAX_JSON_DEPTH`: the JSON decoder recurses and a body of a few
-  thousand brackets raises ``RecursionError``; the depth is measured on the raw text first, so
-  the decoder never sees such a document;
+  thousand brackets raises ``RecursionError``, which is caught here; a document the decoder
+  accepts is measured on its (then well-formed) text;
 * a lone UTF-16 surrogate (``"\\ud800"``): valid JSON, but no UTF-8 encoding exists, so the
   database driver fails on it;
 * a NUL character (``"\\u0000"``): PostgreSQL text cannot hold one;
@@ -123,10 +123,18 @@ def load_json(raw: bytes | str, path: str) -> Any:
     document sent inside a string).
     """
     data = raw.encode("utf-8", errors="surrogatepass") if isinstance(raw, str) else raw
-    if _max_depth(data) > MAX_JSON_DEPTH:
-        field = _too_deep_field(data, path)
-        raise bad_field(field, f"is nested deeper than {MAX_JSON_DEPTH} levels")
-    value = json.loads(raw)
+    # Decode first: the decoder refuses malformed text in linear time and raises RecursionError
+    # (not a crash) past its own depth limit; only then is the text known to be well-formed JSON,
+    # on which the depth scan below is linear (an unterminated string could make it quadratic).
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        value = None
+        too_deep = True
+    else:
+        too_deep = data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH and _max_depth(data) > MAX_JSON_DEPTH
+    if too_deep:
+        raise bad_field(_too_deep_field(data, path), f"is nested deeper than {MAX_JSON_DEPTH} levels")
     if _SUSPECT_ESCAPE.search(data) or (isinstance(raw, str) and _string_problem(raw)):
         check_strings(value, path)
     return value

@@ -52,7 +52,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         console=console_sessions,
     )
     scheduler = make_scheduler(settings, sessions, ctx.runs, clock, zone) if settings.scheduler else None
-    workflow_specs = WorkflowSpecService(sessions)
+    workflow_specs = WorkflowSpecService(sessions, max_tasks=settings.max_tasks_per_flow)
     jobs = JobRunner(workflow_specs, workflow_specs.org_id_of, clock.now)
     app = web_app(WebParts(ctx, engine.dispose, OpsService(sessions), workflow_specs, jobs, scheduler))
     app.state.credentials = credentials

@@ -46,6 +46,7 @@ from flowyard.services.jobs import (
 )
 from flowyard.services.workflow_export import to_workflow_spec
 from flowyard.services.workflow_import import to_definition
+from flowyard.settings import DEFAULT_MAX_TASKS_PER_FLOW
 from flowyard.store import flows as flow_store
 from flowyard.store import identity as identity_store
 from flowyard.store import jobs as job_store
@@ -78,11 +79,19 @@ def _strip_node_scripts(doc: FlowSpecDocument) -> FlowSpecDocument:
 
 
 class WorkflowSpecService:
-    """The DataWorks workflow service over one session factory; leases last ``lease``."""
+    """The DataWorks workflow service over one session factory; leases last ``lease``; an imported
+    workflow may have at most ``max_tasks`` nodes (``settings.max_tasks_per_flow``)."""
 
-    def __init__(self, session_factory: sessionmaker[Session], *, lease: timedelta = LEASE) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        lease: timedelta = LEASE,
+        max_tasks: int = DEFAULT_MAX_TASKS_PER_FLOW,
+    ) -> None:
         self._sessions = session_factory
         self._lease = lease
+        self._max_tasks = max_tasks
 
     # --- callers and projects -------------------------------------------------
 
@@ -229,6 +238,12 @@ class WorkflowSpecService:
         doc = parse(job.spec)
         wf = to_workflow(doc)
         conversion = to_definition(wf)
+        count = len(conversion.definition.tasks)
+        if count > self._max_tasks:
+            raise InvalidParameterError(
+                f"workflow has {count} nodes; a flow may have at most {self._max_tasks}"
+                " (server setting max_tasks_per_flow)"
+            )
         validate_definition(conversion.definition)
         converted_at = now()
         with transaction(self._sessions) as session:

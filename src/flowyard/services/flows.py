@@ -149,8 +149,12 @@ class FlowService:
                     session, counters.FLOW_IDS, lambda n: store.flow_id_taken(session, n)
                 )
             task_ids = tuple(
-                counters.allocate(session, counters.TASK_IDS, lambda n: store.task_id_taken(session, n))
-                for _ in definition.tasks
+                counters.allocate_many(
+                    session,
+                    counters.TASK_IDS,
+                    len(definition.tasks),
+                    lambda low, high: store.task_ids_taken_between(session, low, high),
+                )
             )
             flow = Flow(
                 id=flow_id,

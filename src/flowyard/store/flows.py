@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, or_, select, update
+from sqlalchemy import String, cast, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from flowyard.domain.flows import (
@@ -207,6 +207,7 @@ def replace_flow(session: Session, flow: Flow) -> None:
 def _write_graph(session: Session, flow: Flow, existing_task_ids: set[int]) -> None:
     d = flow.definition
     ids_by_name: dict[str, int] = {}
+    new_tasks: list[dict[str, object]] = []
     for position, (task, task_id, placement) in enumerate(
         zip(d.tasks, flow.task_ids, flow.task_placements, strict=True)
     ):
@@ -215,19 +216,25 @@ def _write_graph(session: Session, flow: Flow, existing_task_ids: set[int]) -> N
         if task_id in existing_task_ids:
             session.execute(update(m.Task).where(m.Task.id == task_id).values(**columns))
         else:
-            session.add(m.Task(id=task_id, flow_id=flow.id, **columns))
+            new_tasks.append({"id": task_id, "flow_id": flow.id, **columns})
+    # One executemany per table instead of one ORM object per row: a flow at the tasks-per-flow
+    # limit is written in a fraction of a second, so the write lock is held that long only.
     session.flush()
-    for position, rel in enumerate(d.relations):
-        session.add(
-            m.TaskRelation(
-                flow_id=flow.id,
-                position=position,
-                source_task_id=ids_by_name[rel.source],
-                target_task_id=ids_by_name[rel.target],
-                rerun=rel.rerun,
-                cycle_gap=rel.cycle_gap,
-            )
-        )
+    if new_tasks:
+        session.execute(insert(m.Task), new_tasks)
+    relation_rows = [
+        {
+            "flow_id": flow.id,
+            "position": position,
+            "source_task_id": ids_by_name[rel.source],
+            "target_task_id": ids_by_name[rel.target],
+            "rerun": rel.rerun,
+            "cycle_gap": rel.cycle_gap,
+        }
+        for position, rel in enumerate(d.relations)
+    ]
+    if relation_rows:
+        session.execute(insert(m.TaskRelation), relation_rows)
     link_rows: dict[str, m.FlowLink] = {}
     for position, link in enumerate(flow.links):
         row = m.FlowLink(
@@ -394,6 +401,10 @@ def flow_id_taken(session: Session, flow_id: int) -> bool:
 
 def task_id_taken(session: Session, task_id: int) -> bool:
     return session.get(m.Task, task_id) is not None
+
+
+def task_ids_taken_between(session: Session, low: int, high: int) -> set[int]:
+    return set(session.execute(select(m.Task.id).where(m.Task.id.between(low, high))).scalars())
 
 
 def find_by_name(session: Session, org_id: str, name: str) -> FlowSummary | None:

@@ -202,8 +202,9 @@ class TaskRelation(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    source_task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
-    target_task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    # Indexed so that deleting a task checks its references by index, not by a table scan (0009).
+    source_task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    target_task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     rerun: Mapped[bool] = mapped_column(Boolean, default=True)
     cycle_gap: Mapped[str] = mapped_column(String(16), default="")
 
@@ -240,7 +241,7 @@ class LinkRelation(Base):
     flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     link_row_id: Mapped[int] = mapped_column(ForeignKey("flow_links.id", ondelete="CASCADE"))
-    target_task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    target_task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     rerun: Mapped[bool] = mapped_column(Boolean, default=False)
     cycle_gap: Mapped[str] = mapped_column(String(16), default="")
 
