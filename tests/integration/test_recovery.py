@@ -153,7 +153,7 @@ def test_recovery_waits_for_a_launcher_to_reap_what_just_exited(
 
     monkeypatch.setattr(recovery, "_scan", scan_then_release)
     try:
-        endings = recover_attempts({attempt_ids[0]: path}, OWNER)
+        endings = recover_attempts({attempt_ids[0]: path}, OWNER, settle_seconds=15.0)  # a loaded CI machine
     finally:
         slow.kill()
         slow.wait()
