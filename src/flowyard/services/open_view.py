@@ -20,6 +20,7 @@ from typing import Any
 from flowyard.domain.instances import InstanceRecord, TaskInstanceRecord
 from flowyard.domain.states import Status
 from flowyard.services.transitions import Change
+from flowyard.store.instances import TASK_STATE_COLUMNS
 
 log = logging.getLogger("flowyard.scheduler")
 
@@ -97,6 +98,14 @@ class OpenInstances:
         if record is None or index is None:
             return None
         return record, record.tasks[index]
+
+    def task_state(self, task_instance_id: str) -> dict[str, Any] | None:
+        """Every state column of a followed task instance as it now stands (see ChangeSink)."""
+        found = self.task(task_instance_id)
+        if found is None:
+            return None
+        task = found[1]
+        return {column: getattr(task, column) for column in TASK_STATE_COLUMNS}
 
     def apply(self, changes: Sequence[Change]) -> None:
         """Apply committed changes; an instance that ended (``ended_at`` set) leaves the view."""

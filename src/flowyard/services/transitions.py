@@ -90,6 +90,10 @@ class ChangeSink(Protocol):
 
     def forget(self) -> None: ...
 
+    def task_state(self, task_instance_id: str) -> dict[str, Any] | None:
+        """Every state column of a task instance as it now stands, or None when not followed."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class InstanceRef:
@@ -146,8 +150,13 @@ class RunChanges:
 
     def write(self) -> None:
         """Write the merged row changes now (before reading those rows back in this transaction)."""
+        rows = []
         for task_id, values in self._tasks.items():
-            store.update_task(self.session, task_id, **values)
+            # Written whole when the view knows the row: every task of a step then has the same
+            # columns, and one executemany writes them all.
+            whole = self._sink.task_state(task_id) if self._sink is not None else None
+            rows.append((task_id, whole if whole is not None else values))
+        store.update_tasks(self.session, rows)
         for instance_id, values in self._instances.items():
             store.update_instance(self.session, instance_id, **values)
         self._tasks.clear()

@@ -263,6 +263,32 @@ def _update(session: Session, table: Table, row_id: str, values: dict[str, Any])
     session.execute(statement, {"row_id": row_id, **values})
 
 
+TASK_STATE_COLUMNS = (
+    "status",
+    "run_num",
+    "next_attempt_at",
+    "started_at",
+    "ended_at",
+    "updated_at",
+    "exit_code",
+    "is_timeout",
+    "message",
+    "command",
+)
+
+
+def update_tasks(session: Session, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    """Update many task instances: one statement (executemany) per set of columns written."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row_id, values in rows:
+        params = {**values, "row_id": row_id}
+        if "status" in params:
+            params["status"] = int(params["status"])
+        shapes.setdefault(tuple(sorted(values)), []).append(params)
+    for columns, params_list in shapes.items():
+        session.execute(_update_by_id(TASK_INSTANCES, columns), params_list)
+
+
 def update_instance(session: Session, instance_id: str, **values: Any) -> None:
     _update(session, FLOW_INSTANCES, instance_id, values)  # Core: no ORM synchronisation to pay for
 
