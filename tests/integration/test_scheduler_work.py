@@ -151,3 +151,40 @@ def test_a_tasks_start_and_end_are_its_process_s_own(tmp_path: Path) -> None:
         assert task.started_at == attempt.started_at and task.ended_at == attempt.ended_at
     finally:
         stepper.close()
+
+
+def test_an_attempt_settled_by_recovery_and_then_reported_ends_once(stepper: Stepper, tmp_path: Path) -> None:
+    """A restarted scheduler settles its predecessor's running attempt as LOST; when the old
+    executor's result arrives after that, nothing is recorded twice: one ``attempt.ended``."""
+    from flowyard.services.events import EventService
+
+    started = tmp_path / "started"
+    task = {"name": "t", "type": "COMMAND", "cmd": f"touch {started}; sleep 30"}
+    flow = {"cycle": "D", "cron": "0 0 0 * * ? *", "tasks": [task]}
+    flow_id = stepper.api.import_flow(flow, "interrupted")
+    body = {"flowId": flow_id, "triggerTime": int(stepper.clock.now().timestamp() * 1000)}
+    instance_id = stepper.api.ok("POST", "flows", "trigger", body)["flowInstanceId"]
+    deadline = time.monotonic() + 30
+    while not started.exists():  # the task's process runs
+        assert time.monotonic() < deadline
+        stepper.scheduler.step(stepper.clock.now())
+        stepper.scheduler.sleep(timedelta(seconds=0.05))
+    sessions = make_session_factory(stepper.app.state.engine)
+    config = SchedulerConfig(owner="stepper", zone=ZoneInfo("UTC"), work_dir=tmp_path / "work")
+    other = LocalExecutor(stepper.clock, total_cpu=4)
+    try:
+        restarted = assemble_scheduler(sessions, stepper.app.state.ctx.runs, other, stepper.clock, config)
+        assert restarted.recover(stepper.clock.now()) == 1  # kills the orphan, settles it LOST
+        deadline = time.monotonic() + 30
+        while stepper.executor.running():  # the old executor sees its process die and reports it
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        stepper.scheduler.step(stepper.clock.now())  # records that late report: a duplicate
+        restarted.step(stepper.clock.now())  # the restarted scheduler ends the instance
+    finally:
+        other.shutdown()
+    events = [e for e in EventService(sessions).read_after(0, limit=1000) if e.instance_id == instance_id]
+    assert [e.kind.value for e in events].count("attempt.ended") == 1
+    ended = next(e for e in events if e.kind.value == "attempt.ended")
+    assert ended.payload["outcome"] == "lost"
+    assert [e.kind.value for e in events if e.kind.terminal] == ["task.failed", "instance.failed"]
