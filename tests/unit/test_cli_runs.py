@@ -314,7 +314,7 @@ def test_wait_on_a_failure_exits_1_and_points_at_the_failed_task_log(cli: Cli, s
         f"Flow instance {INSTANCE_ID} finished: FAIL in 1m05s (tasks: 1 FAIL, 1 SKIP)",
         f"  extract FAIL: see `flowyard logs {TASKS['extract']}`",
     ]
-    assert cli.sleeps == [5]
+    assert cli.sleeps == [0.5]  # the default poll: a quick task returns within half a second
 
 
 @pytest.mark.parametrize(
@@ -362,7 +362,7 @@ def test_wait_json_prints_the_last_instance(cli: Cli, server: FakeServer) -> Non
 def test_wait_timeout_exits_124_without_cancelling(cli: Cli, server: FakeServer) -> None:
     server.answers["flows.trigger"] = {"flowInstanceId": INSTANCE_ID}
     server.answers["flowInstances.get"] = instance(Status.RUNNING, {"extract": "RUNNING"})
-    result = cli(trigger_command, "7", "--wait", "--timeout", "12")
+    result = cli(trigger_command, "7", "--wait", "--timeout", "12", "--poll-interval", "5")
     assert result.exit_code == 124
     assert cli.sleeps == [5, 5, 2]  # the last pause is cut to meet the deadline
     assert server.actions() == ["trigger", "get", "get", "get", "get"]

@@ -67,10 +67,10 @@ def _trigger(
 @click.option(
     "--poll-interval",
     type=click.FloatRange(min=0, min_open=True),
-    default=5.0,
+    default=0.5,
     show_default=True,
     metavar="SECONDS",
-    help="With --wait: time between two polls.",
+    help="With --wait: time between two polls (a quick task returns within this much of its end).",
 )
 @click.option(
     "--timeout",
