@@ -50,3 +50,13 @@ def java_date(at: datetime, zone: tzinfo) -> str:
     """``Thu Aug 08 03:22:38 UTC 2019``: the ``current time`` line of the EnOS log header."""
     local = at.astimezone(zone)
     return local.strftime("%a %b %d %H:%M:%S ") + (local.tzname() or "UTC") + local.strftime(" %Y")
+
+
+def log_time(at: datetime, zone: tzinfo) -> str:
+    """``Sun Nov 22 16:00:00 2026 Asia/Shanghai (UTC+08:00)``: the ``current time`` line of a task
+    log header. Java's ``Date.toString`` (spec 3.12) prints an ambiguous abbreviation (``CST`` is
+    China, Cuba and US Central); the log names the IANA zone and the offset instead."""
+    local = at.astimezone(zone)
+    offset = local.strftime("%z") or "+0000"
+    name = getattr(zone, "key", None) or str(zone)
+    return local.strftime("%a %b %d %H:%M:%S %Y ") + f"{name} (UTC{offset[:3]}:{offset[3:]})"

@@ -48,7 +48,7 @@ def header(run_num: int, instance: str, cmdline: str) -> str:
     rule = "=" * 40
     return (
         f"{rule}\nrun  num:\t{run_num}\ninstance:\t{instance}\ncmdline:\t{cmdline}\n"
-        f"submitter:\ttester\ncurrent time:\tSun Nov 22 08:00:00 UTC 2026\n{rule}\n"
+        f"submitter:\ttester\ncurrent time:\tSun Nov 22 08:00:00 2026 UTC (UTC+00:00)\n{rule}\n"
     )
 
 

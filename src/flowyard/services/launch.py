@@ -17,7 +17,7 @@ from flowyard.domain.flows import TaskDefinition
 from flowyard.domain.instances import InstanceRecord, TaskInstanceRecord
 from flowyard.domain.parameters import RunContext, environment, resolve_parameters, substitute
 from flowyard.services.fanout import distribution_keys, parallelism, runner_code
-from flowyard.timezones import java_date
+from flowyard.timezones import log_time
 
 RULE = "=" * 72
 
@@ -28,7 +28,7 @@ def log_header(
     """The header of spec 3.12, written before each attempt's output."""
     return (
         f"{RULE}\nrun  num:\t{run_num}\ninstance:\t{task_instance_id}\ncmdline:\t{cmdline}\n"
-        f"submitter:\t{submitter}\ncurrent time:\t{java_date(at, zone)}\n{RULE}\n"
+        f"submitter:\t{submitter}\ncurrent time:\t{log_time(at, zone)}\n{RULE}\n"
     )
 
 
