@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from flowyard.api.dispatch import MAX_BODY_BYTES
-from tests.integration.conftest import Api, World, load_example, simple_flow
+from tests.integration.conftest import Api, World, load_example, make_world, simple_flow
 
 
 def normalise(flow: dict[str, Any]) -> dict[str, Any]:
@@ -409,3 +412,76 @@ def test_an_oversized_body_is_413_in_the_envelope(api: Api) -> None:
     )
     assert answer.status_code == 413
     assert (answer.json()["code"], answer.json()["msg"]) == (62102, "Request size limit exceeded")
+
+
+# -- Move Flow (a Flowyard extension) --------------------------------------------------------------
+
+
+@pytest.fixture
+def db_world(tmp_path: Path, database_url: str) -> Iterator[World]:
+    yield from make_world(tmp_path, database_url)
+
+
+def _dir_of(api: Api, flow_id: int) -> str:
+    def walk(nodes: list[dict[str, Any]], parent: str) -> str | None:
+        for node in nodes:
+            if not node["isDirectory"] and str(node["key"]) == str(flow_id):
+                return parent
+            found = walk(node.get("children") or [], node["key"]) if node["isDirectory"] else None
+            if found:
+                return found
+        return None
+
+    found = walk(api.ok("GET", "directories", "listWorkFlowDirs"), "")
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize("version", ["v2.0", "v2.1"])
+def test_move_flow_puts_it_into_another_directory(db_world: World, version: str) -> None:
+    api = db_world.api
+    flow_id = api.import_flow(simple_flow("a"), "movable")
+    target = api.ok("POST", "directories", "create", {"parentId": api.root_dir(), "dirName": "etl"})["dirId"]
+    db_world.clock.advance(timedelta(seconds=60))
+    assert api.ok("POST", "flows", "move", {"flowId": str(flow_id), "dirId": target}, version=version) == ""
+    assert _dir_of(api, flow_id) == target
+    detail = api.ok("GET", "flows", "get", flowId=flow_id)
+    assert detail["updateUser"] == "admin" and detail["updateTime"].startswith("2026-11-22 16:01:00")
+    api.ok("POST", "flows", "move", {"flowId": flow_id, "dirId": api.root_dir()}, version=version)
+    assert _dir_of(api, flow_id) == api.root_dir()
+
+
+def test_move_flow_refusals(db_world: World) -> None:
+    api = db_world.api
+    flow_id = api.import_flow(simple_flow("a", owners="admin"), "guarded")
+    target = api.ok("POST", "directories", "create", {"parentId": api.root_dir(), "dirName": "etl"})["dirId"]
+    outsider = db_world.new_org_user("olga")
+    foreign_dir = api.as_(outsider).root_dir()
+    member = db_world.new_org_user("mia", db_world.admin.org_id)
+
+    def refused(actor_api: Api, body: dict[str, Any]) -> tuple[int, str]:
+        answer = actor_api.call("POST", "flows", "move", body)
+        return answer["code"], answer["msg"]
+
+    assert refused(api, {"flowId": flow_id, "dirId": foreign_dir}) == (62102, "Directory does not exist")
+    assert refused(api, {"flowId": flow_id, "dirId": "no-such-dir"}) == (62102, "Directory does not exist")
+    assert refused(api, {"flowId": flow_id}) == (62102, "Directory does not exist")
+    assert refused(api, {"flowId": 999_999, "dirId": target}) == (62102, "Flow not found")
+    # Another organisation's flow does not exist for the caller, even with a directory of its own.
+    assert refused(api.as_(outsider), {"flowId": flow_id, "dirId": foreign_dir}) == (62102, "Flow not found")
+    assert refused(api.as_(member), {"flowId": flow_id, "dirId": target}) == (62103, "User has no privilege.")
+    db_world.app.state.ctx.flows.set_locked(flow_id, True)
+    assert refused(api, {"flowId": flow_id, "dirId": target}) == (62105, "This workflow is locked")
+    db_world.app.state.ctx.flows.set_locked(flow_id, False)
+    db_world.app.state.ctx.identity.set_user_locked(db_world.admin.user_id, True)
+    assert refused(api, {"flowId": flow_id, "dirId": target}) == (62105, "Your account has been locked")
+    db_world.app.state.ctx.identity.set_user_locked(db_world.admin.user_id, False)
+    assert _dir_of(api, flow_id) == api.root_dir()  # nothing moved
+
+
+def test_get_flow_carries_the_non_default_flowspec_options(api: Api) -> None:
+    plain = api.import_flow(simple_flow("a"), "plain")
+    zoned = api.import_flow(simple_flow("a", timeZone="Europe/Berlin", failureStrategy="Continue"), "zoned")
+    assert "timeZone" not in api.ok("GET", "flows", "get", flowId=plain)
+    detail = api.ok("GET", "flows", "get", flowId=zoned)
+    assert (detail["timeZone"], detail["failureStrategy"]) == ("Europe/Berlin", "Continue")

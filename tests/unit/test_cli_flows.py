@@ -349,6 +349,16 @@ def test_delete_enable_disable(
     assert json.loads(as_json.stdout) == ""
 
 
+def test_move_names_the_directory(cli: Cli, server: MockServer) -> None:
+    result = cli(flows_group, "move", "7", "--dir", "d1")
+    assert result.exit_code == 0
+    assert "Moved flow 7 into directory d1." in result.stdout
+    (request,) = server.requests
+    assert (request.method, request.url.params["action"]) == ("POST", "move")
+    assert json.loads(request.content) == {"flowId": 7, "dirId": "d1"}
+    assert cli(flows_group, "move", "7").exit_code == 2  # --dir is required
+
+
 # -- errors and exit codes -------------------------------------------------------------------------
 
 

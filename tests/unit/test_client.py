@@ -423,6 +423,7 @@ ROUTES = [
     Route("delete", lambda c: c.delete_flow(5), "GET", "flows", "delete", {"flowId": "5"}),
     Route("enable", lambda c: c.enable_flow(5), "POST", "flows", "enable", body={"flowId": 5}),
     Route("disable", lambda c: c.disable_flow(5), "POST", "flows", "disable", body={"flowId": 5}),
+    Route("move", lambda c: c.move_flow(5, "d1"), "POST", "flows", "move", body={"flowId": 5, "dirId": "d1"}),
     Route(
         "create directory",
         lambda c: c.create_directory("p1", "etl"),

@@ -13,6 +13,7 @@ from flowyard.api.flow_codec import (
     parse_options_if_given,
     parse_parameters,
     parse_task,
+    render_options,
     render_parameters,
 )
 from flowyard.api.timefmt import fmt_timestamp
@@ -122,6 +123,8 @@ def render_detail(view: FlowView, version: str, zone: tzinfo) -> dict[str, Any]:
     if version == V20:
         out["alertTo"] = d.alert_to
         out["appId"] = d.app_id
+    # Flowyard's FlowSpec options (timeZone, ...), as Export Flow gives them: only non-default ones.
+    out.update(render_options(d.options))
     return out
 
 

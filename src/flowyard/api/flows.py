@@ -1,4 +1,7 @@
-"""Flow operations of the EnOS API (spec 3.3-3.6, 3.8, 3.10, 3.14, 3.17-3.19)."""
+"""Flow operations of the EnOS API (spec 3.3-3.6, 3.8, 3.10, 3.14, 3.17-3.19), and Move Flow.
+
+Move Flow (``action=move``) is a Flowyard extension: EnOS cannot move a flow between directories.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from flowyard.api.schemas import (
     SEARCH_VALUE,
     FlowRef,
     ImportFlow,
+    MoveFlow,
     SaveFlow,
     SearchFlows,
 )
@@ -70,6 +74,14 @@ def save_flow(call: Call) -> dict[str, Any]:
     return {"flowId": call.ctx.flows.save(call.caller, parse_save(call.body), call.now)}
 
 
+def move_flow(call: Call) -> str:
+    dir_id = call.body.opt_str("dirId")
+    if not dir_id:
+        raise InvalidParameterError("Directory does not exist")
+    call.ctx.flows.move(call.caller, call.body.int("flowId"), dir_id, call.now)
+    return ""
+
+
 def search_flows(call: Call) -> list[dict[str, Any]]:
     page = parse_page(call.body, call.version, SEARCH_FIELDS, SEARCH_FIELD_ERROR)
     expression = check_length(call.body.str("expression", ""), "expression")
@@ -118,6 +130,7 @@ OPERATIONS = (
     Operation("flows", "GET", "get", get_flow, read_only=True, query=(FLOW_ID,)),
     Operation("flows", "GET", "loadForEdit", get_flow, read_only=True, query=(FLOW_ID,)),
     Operation("flows", "POST", "save", save_flow, body=SaveFlow),
+    Operation("flows", "POST", "move", move_flow, body=MoveFlow),
     Operation("flows", "POST", "search", search_flows, read_only=True, body=SearchFlows),
     Operation("flows", "GET", "getMyFlow", my_flows, read_only=True, query=(EXPRESSION, SEARCH_VALUE)),
     Operation("flows", "GET", "delete", delete_flow, query=(FLOW_ID,)),

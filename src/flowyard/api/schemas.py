@@ -171,6 +171,12 @@ class FlowRef(_Body):
     flowId: int = Field(ge=1, le=2**53 - 1)
 
 
+class MoveFlow(FlowRef):
+    """Move Flow, a Flowyard extension (EnOS has no move): the flow goes into directory ``dirId``."""
+
+    dirId: str = Field(min_length=1, examples=["7c0c1f3e9b2a4d5e8f6a7b8c9d0e1f2a"])
+
+
 class Trigger(FlowRef):
     triggerTime: int = Field(ge=0, le=253402300799999, examples=[1574385824000])
 

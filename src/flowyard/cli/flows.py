@@ -1,4 +1,4 @@
-"""``flowyard flows``: import, export, read, search, delete and switch flows on a server.
+"""``flowyard flows``: import, export, read, search, move, delete and switch flows on a server.
 
 A thin layer over :class:`flowyard.client.FlowyardClient`: every command is
 one API call (``dirs create`` without ``--parent`` is two). ``--json`` prints
@@ -503,3 +503,18 @@ def disable_flow(flow_id: int, as_json: bool, connection: ConnectionOptions) -> 
         connection,
         "Disabled flow {flow_id}: its schedule is paused.",
     )
+
+
+@flows_group.command("move")
+@click.argument("flow_id", type=int)
+@click.option("--dir", "dir_id", required=True, metavar="DIR", help="The target directory's id.")
+@json_option
+@client_options
+def move_flow(flow_id: int, dir_id: str, as_json: bool, connection: ConnectionOptions) -> None:
+    """Move flow FLOW_ID into directory DIR (a Flowyard extension; EnOS servers refuse it)."""
+    with open_client(connection) as client:
+        client.move_flow(flow_id, dir_id)
+    if as_json:
+        echo_json("")  # the API answers with an empty string
+    else:
+        click.echo(f"Moved flow {flow_id} into directory {dir_id}.")

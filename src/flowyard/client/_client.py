@@ -252,6 +252,10 @@ class FlowyardClient:
         """
         return int_field(self._call("POST", "flows", "save", body=body), "flowId", "Save Flow")
 
+    def move_flow(self, flow_id: int, dir_id: str) -> None:
+        """Move Flow (a Flowyard extension, not on EnOS): put the flow into directory ``dir_id``."""
+        self._call("POST", "flows", "move", body={"flowId": flow_id, "dirId": dir_id})
+
     def search_flows(
         self,
         expression: str = "",

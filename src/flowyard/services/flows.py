@@ -1,4 +1,4 @@
-"""Flow use cases: import, read, save, search, delete, enable and disable.
+"""Flow use cases: import, read, save, move, search, delete, enable and disable.
 
 Each public method is one transaction. Callers pass a checked
 :class:`~flowyard.domain.permissions.Caller` and ``now``; nothing here reads
@@ -201,6 +201,25 @@ class FlowService:
                 raise StateError(f"Task {tid} cannot be removed: workflow {fid} ({fname}) relies on it")
             store.replace_flow(session, replace(flow, update_user=caller.username, updated_at=now))
             return flow.id
+
+    def move(self, caller: Caller, flow_id: int, dir_id: str, now: datetime) -> None:
+        """Move Flow (a Flowyard extension): put the flow into directory ``dir_id`` of its organisation.
+
+        The rights of Save Flow: owners and the creator may move, locked users and flows get 62105;
+        an unknown directory, or one of another organisation, is 62102 "Directory does not exist".
+        """
+        require_unlocked(caller)
+        with transaction(self._sessions) as session:
+            flow = store.get_summary(session, flow_id)
+            if flow is None or flow.org_id != caller.org_id:
+                raise InvalidParameterError(FLOW_NOT_FOUND)
+            rights = flow_rights(caller, owners=flow.owners, visitors=flow.visitors, creator=flow.creator)
+            require_edit(rights)
+            require_unlocked(caller, flow_locked=flow.locked)
+            directory = dir_store.get(session, dir_id)
+            if directory is None or directory.org_id != caller.org_id:
+                raise InvalidParameterError("Directory does not exist")
+            store.set_dir(session, flow_id, dir_id, caller.username, now)
 
     def search(
         self, caller: Caller, expression: str, sorters: list[tuple[str, bool]], page: int, size: int

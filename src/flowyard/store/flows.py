@@ -513,6 +513,12 @@ def set_active(session: Session, flow_id: int, active: int, user: str, now: date
         session.execute(delete(m.FlowSchedule).where(m.FlowSchedule.flow_id == flow_id))
 
 
+def set_dir(session: Session, flow_id: int, dir_id: str, user: str, now: datetime) -> None:
+    session.execute(
+        update(m.Flow).where(m.Flow.id == flow_id).values(dir_id=dir_id, update_user=user, updated_at=now)
+    )
+
+
 def set_locked(session: Session, flow_id: int, locked: bool) -> None:
     session.execute(update(m.Flow).where(m.Flow.id == flow_id).values(locked=locked))
 

@@ -290,3 +290,40 @@ def test_trigger_from_a_task_at_a_future_time(page: Any, server: Server, client:
     assert "2099-01-01 08:00:00 GMT" in page.locator(".instance").inner_text()  # the server's zone is UTC
     instance_id = page.url.rsplit("/", 1)[1]
     client.cancel_flow_instance(instance_id)
+
+
+def directory_of(client: FlowyardClient, flow_id: int) -> str | None:
+    """The key of the directory that holds ``flow_id`` in List Workflow Directories."""
+
+    def walk(nodes: list[dict[str, Any]], parent: str | None) -> str | None:
+        for node in nodes:
+            if not node["isDirectory"]:
+                if str(node["key"]) == str(flow_id):
+                    return parent
+            elif (found := walk(node.get("children") or [], node["key"])) is not None:
+                return found
+        return None
+
+    return walk(client.list_directories(), None)
+
+
+def test_move_a_flow_to_another_directory(page: Any, server: Server, client: FlowyardClient) -> None:
+    flow_id = import_seed(client, "moving_flow")
+    root = client.list_directories()[0]["key"]
+    archive = client.create_directory(root, "archive")
+    sign_in(page, "admin", server.creds["password"])
+    row = page.get_by_test_id(f"flow-{flow_id}")
+    row.get_by_label("Move moving_flow to another directory").select_option(label="Workflow / archive")
+    page.get_by_text("Moved moving_flow to Workflow / archive").wait_for()
+    row.wait_for(state="detached")  # no longer in the root directory
+    assert directory_of(client, flow_id) == archive
+    page.get_by_role("button", name="archive (1)").click()
+    page.get_by_test_id(f"flow-{flow_id}").wait_for()
+
+
+def test_fire_times_are_in_the_flows_own_zone(page: Any, server: Server, client: FlowyardClient) -> None:
+    flow_id = import_seed(client, "tokyo_flow", type=1, cron="0 30 9 * * ? *", timeZone="Asia/Tokyo")
+    sign_in(page, "admin", server.creds["password"])
+    times = page.get_by_test_id(f"flow-{flow_id}").get_by_test_id("fire-times")
+    times.filter(has_text="Asia/Tokyo").wait_for()
+    assert times.inner_text().count("09:30:00 Asia/Tokyo") == 3  # not the server's UTC

@@ -35,6 +35,8 @@ export interface FlowDetail {
   hasEditPri: boolean;
   hasReadPri: boolean;
   isUserLocked: boolean;
+  // Flowyard's FlowSpec options, present only when not the default (as in Export Flow).
+  timeZone?: string;
 }
 
 export interface GraphTaskNode {

@@ -5,7 +5,15 @@ import { DirectoryTree } from "../components/DirectoryTree/DirectoryTree";
 import { FlowRow } from "../components/FlowList/FlowRow";
 import { ImportDialog } from "../components/FlowList/ImportDialog";
 import { useI18n } from "../i18n";
-import { createDirectory, deleteFlow, exportFlow, findDirectory, listDirectories } from "../queries/flows";
+import {
+  createDirectory,
+  deleteFlow,
+  directoryChoices,
+  exportFlow,
+  findDirectory,
+  listDirectories,
+  moveFlow,
+} from "../queries/flows";
 import { exportFlowSpec } from "../queries/flowspec";
 import { useQuery } from "../queries/useQuery";
 import { navigate } from "../router";
@@ -42,6 +50,7 @@ export function FlowsPage({ session, dir, zone }: Props) {
     (node) => !node.isDirectory && node.title.toLowerCase().includes(search.toLowerCase()),
   );
   const select = (key: string) => navigate({ page: "flows", dir: key });
+  const moveTargets = directoryChoices(tree.data, current.key);
 
   const submitDir = async (event: FormEvent) => {
     event.preventDefault();
@@ -80,6 +89,18 @@ export function FlowsPage({ session, dir, zone }: Props) {
     } catch (caught) {
       const reason = caught instanceof ApiError ? caught.message : String(caught);
       setError(t("flows.deleteRefused", { reason }));
+    }
+  };
+
+  const onMove = async (detail: FlowDetail, dirId: string) => {
+    setError(null);
+    try {
+      await moveFlow(session, detail.flowId, dirId);
+      const target = moveTargets.find((choice) => choice.key === dirId);
+      setMessage(t("flows.moved", { name: detail.flowName, dir: target?.path ?? dirId }));
+      tree.reload();
+    } catch (caught) {
+      setError(caught instanceof Error ? caught.message : String(caught));
     }
   };
 
@@ -149,8 +170,10 @@ export function FlowsPage({ session, dir, zone }: Props) {
                   session={session}
                   flowId={Number(file.key)}
                   zone={zone}
+                  moveTargets={moveTargets}
                   onExport={onExport}
                   onDelete={onDelete}
+                  onMove={onMove}
                 />
               ))}
             </tbody>

@@ -42,6 +42,28 @@ export function setActive(session: Session, flowId: number, active: boolean): Pr
   return session.call<string>("POST", "flows", active ? "enable" : "disable", { body: { flowId } });
 }
 
+/** Move Flow, Flowyard's extension action (EnOS has none): the flow goes into directory ``dirId``. */
+export function moveFlow(session: Session, flowId: number, dirId: string): Promise<string> {
+  return session.call<string>("POST", "flows", "move", { body: { flowId, dirId } });
+}
+
+export interface DirChoice {
+  key: string;
+  path: string;
+}
+
+/** Every directory of the tree as a "Workflow / etl / daily" path, depth first, except ``exclude``. */
+export function directoryChoices(tree: DirNode[], exclude: string | null = null, prefix = ""): DirChoice[] {
+  const out: DirChoice[] = [];
+  for (const node of tree) {
+    if (!node.isDirectory) continue;
+    const path = prefix ? `${prefix} / ${node.title}` : node.title;
+    if (node.key !== exclude) out.push({ key: node.key, path });
+    out.push(...directoryChoices(node.children ?? [], exclude, path));
+  }
+  return out;
+}
+
 export function deleteFlow(session: Session, flowId: number): Promise<string> {
   return session.call<string>("GET", "flows", "delete", { query: { flowId } });
 }

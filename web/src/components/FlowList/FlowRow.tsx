@@ -2,7 +2,7 @@ import { useState } from "react";
 import type { Session } from "../../api/client";
 import type { FlowDetail } from "../../api/types";
 import { useI18n } from "../../i18n";
-import { cronPreview, getFlow, lastInstance, setActive } from "../../queries/flows";
+import { cronPreview, getFlow, lastInstance, setActive, type DirChoice } from "../../queries/flows";
 import { useQuery } from "../../queries/useQuery";
 import { navigate } from "../../router";
 import { formatInstant } from "../../time";
@@ -12,18 +12,22 @@ interface Props {
   session: Session;
   flowId: number;
   zone: string;
+  /** The directories the flow may move to (all but its own). */
+  moveTargets: DirChoice[];
   onExport: (detail: FlowDetail, format: "enos" | "flowspec") => void;
   onDelete: (detail: FlowDetail) => void;
+  onMove: (detail: FlowDetail, dirId: string) => void;
 }
 
 /** One flow of a directory: Get Flow, its next fire times, and its newest instance. */
-export function FlowRow({ session, flowId, zone, onExport, onDelete }: Props) {
+export function FlowRow({ session, flowId, zone, moveTargets, onExport, onDelete, onMove }: Props) {
   const { t, locale } = useI18n();
   const [error, setError] = useState<string | null>(null);
   const flow = useQuery(async () => {
     const detail = await getFlow(session, flowId);
     const [preview, last] = await Promise.all([
-      detail.type === 1 ? cronPreview(session, detail.freq) : Promise.resolve(null),
+      // In the flow's own zone: its FlowSpec time zone when it has one, else the server's.
+      detail.type === 1 ? cronPreview(session, detail.freq, 3, detail.timeZone ?? "") : Promise.resolve(null),
       lastInstance(session, detail).catch(() => null),
     ]);
     return { detail, preview, last };
@@ -67,7 +71,7 @@ export function FlowRow({ session, flowId, zone, onExport, onDelete }: Props) {
         {detail.type === 1 ? cronInWords(detail.freq, locale) : t("flows.manual")}
         {detail.type === 1 && <div className="mono small">{detail.freq}</div>}
       </td>
-      <td className="small">
+      <td className="small" data-testid="fire-times">
         {preview?.fireTimes?.map((ms) => <div key={ms}>{formatInstant(ms, preview.zone ?? zone, locale)}</div>)}
         {preview && preview.code !== 0 && <span className="error">{preview.msg}</span>}
       </td>
@@ -102,6 +106,20 @@ export function FlowRow({ session, flowId, zone, onExport, onDelete }: Props) {
           <button type="button" onClick={() => onExport(detail, "flowspec")}>
             {t("flows.exportFlowSpec")}
           </button>
+          {editable && moveTargets.length > 0 && (
+            <select
+              aria-label={t("flows.moveTo", { name: detail.flowName })}
+              value=""
+              onChange={(event) => event.target.value && onMove(detail, event.target.value)}
+            >
+              <option value="">{t("flows.move")}</option>
+              {moveTargets.map((dir) => (
+                <option key={dir.key} value={dir.key}>
+                  {dir.path}
+                </option>
+              ))}
+            </select>
+          )}
           {editable && (
             <button type="button" className="danger" onClick={() => onDelete(detail)}>
               {t("flows.delete")}
