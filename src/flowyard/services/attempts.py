@@ -85,13 +85,9 @@ class AttemptService:
 
     # --- dispatch ---------------------------------------------------------------------------------
 
-    def claim(self, launches: Sequence[Launch], now: datetime, *, remote: bool) -> None:
-        """Commit every attempt (and its task instance RUNNING) in one transaction, before any starts."""
-        with self.changes(now) as changes:
-            self.claim_in(changes, launches, remote=remote)
-
     def claim_in(self, changes: RunChanges, launches: Sequence[Launch], *, remote: bool) -> None:
-        """:meth:`claim` inside the caller's transaction; nothing may start before it commits."""
+        """Commit every attempt (and its task instance RUNNING) in the caller's transaction, a step's;
+        nothing may start before it commits."""
         now = changes.now
         for launch in launches:
             spec, task = launch.spec, launch.task
@@ -119,18 +115,11 @@ class AttemptService:
                 command=launch.command,
             )
 
-    def fail_unbuildable(
-        self, record: InstanceRecord, task: TaskInstanceRecord, run_num: int, reason: str, now: datetime
-    ) -> None:
-        """A READY task whose attempt cannot even be built (an unknown ``${name}``): it fails, alone."""
-        self.note(record.id, task.id, f"Flowyard could not start this task: {reason}\n", now)
-        with self.changes(now) as changes:
-            self.fail_unbuildable_in(changes, record, task, run_num, reason)
-
     def fail_unbuildable_in(
         self, changes: RunChanges, record: InstanceRecord, task: TaskInstanceRecord, run_num: int, reason: str
     ) -> None:
-        """:meth:`fail_unbuildable` inside the caller's transaction; the caller writes the log note."""
+        """A READY task whose attempt cannot even be built (an unknown ``${name}``) fails, alone; the
+        caller writes the reason to its log once the transaction committed."""
         changes.task(ref_of(record), task, Status.FAIL, run_num=run_num, ended_at=changes.now, message=reason)
 
     def release(self, launch: Launch, now: datetime) -> None:

@@ -46,9 +46,8 @@ __all__ = ["Advanced", "InstanceRecord", "InstanceService", "TaskInstanceRecord"
 
 @dataclass(frozen=True, slots=True)
 class Advanced:
-    """Open instances after a pass of :meth:`InstanceService.advance`."""
+    """What a pass of :meth:`InstanceService.advance_in` leaves for the scheduler to do."""
 
-    records: list[InstanceRecord]
     to_kill: list[str]  # ids of running attempts of cancelled instances, for the executor to kill
     ended: bool  # an instance ended: a queued instance of the same flow may start now
 
@@ -189,19 +188,12 @@ class InstanceService:
                 self.view.load(store.get_many(session, store.open_instance_ids(session)))
         return self.view.records()
 
-    def advance(self, records: list[InstanceRecord], now: datetime, *, owner: str | None) -> Advanced:
-        """Ready tasks whose upstreams finished, end instances, skip what will never run.
-
-        ``owner`` names whose running attempts a cancel must kill (None: every owner's, for a
-        remote executor). Returns the records as they are after the changes, for dispatch.
-        """
-        with run_changes(self._sessions, self._bus, now, self.view) as changes:
-            return self.advance_in(changes, records, owner=owner)
-
     def advance_in(
         self, changes: RunChanges, records: list[InstanceRecord], *, owner: str | None
     ) -> Advanced:
-        """:meth:`advance` inside the caller's transaction."""
+        """Ready tasks whose upstreams finished, end instances, skip what will never run; in the
+        caller's transaction (a step's). ``owner`` names whose running attempts a cancel must kill
+        (None: every owner's, for a remote executor)."""
         updated: list[InstanceRecord] = []
         running = (
             attempt_store.running_attempts(changes.session, owner)
@@ -211,11 +203,11 @@ class InstanceService:
         for record in records:
             updated.append(self._advance_one(changes, record))
         cancelled = {t.id for r in records if r.cancelled for t in r.tasks}
-        live = {r.id for r in updated}
+        # The snapshot cache follows the open instances: all of the view, not only this pass's.
+        live = {r.id for r in self.view.records()} if self.view.loaded else {r.id for r in updated}
         for instance_id in [i for i in self._flows if i not in live]:
-            del self._flows[instance_id]  # the snapshot cache follows the open instances
+            del self._flows[instance_id]
         return Advanced(
-            records=self.view.records() if self.view.loaded else updated,
             to_kill=[a.id for a in running if a.task_instance_id in cancelled],
             ended=any(r.status.final for r in updated),
         )

@@ -50,7 +50,6 @@ class TaskType:
     flowspec_commands: frozenset[str] = frozenset()
     flowspec_command: str | None = None
     empty_command: str = ""  # the ``cmd`` of a task imported from a node without script content
-    runnable: bool = True
     validate: Callable[[TaskDefinition, str], None] = field(default=_no_checks)
     program: Callable[[TaskDefinition, str], Program] = field(default=_shell)
 
